@@ -1,0 +1,153 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// The same upcoming features as hummingbird's and penny-bot's packages (STYLE.md §1).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "holysheep-ledger",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "holysheep-ledger", targets: ["LedgerCLI"]),
+        .executable(name: "ledger-bench", targets: ["LedgerBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // Values only, no I/O.
+        .target(name: "LedgerCore", swiftSettings: swiftSettings),
+
+        // SQLite through GRDB: schema, durable group-commit writer, price book, keys.
+        .target(
+            name: "LedgerStore",
+            dependencies: [
+                "LedgerCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedSQLPlugin"]
+        ),
+
+        // libcurl, called directly.
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+
+        // The OpenAI-compatible proxy.
+        .target(
+            name: "LedgerProxy",
+            dependencies: [
+                "LedgerCore",
+                "CCurl",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Finance reports: compute (reports/*.sql) and render (CSV, table, JSON, Markdown, HTML).
+        .target(
+            name: "LedgerReports",
+            dependencies: [
+                "LedgerCore",
+                "LedgerStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedSQLPlugin"]
+        ),
+
+        // The thin executable: parse, configure, wire, run.
+        .executableTarget(
+            name: "LedgerCLI",
+            dependencies: [
+                "LedgerCore",
+                "LedgerStore",
+                "LedgerProxy",
+                "LedgerReports",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // Benchmarks that print numbers (bench/README.md): never timed tests.
+        .executableTarget(
+            name: "LedgerBench",
+            dependencies: [
+                "LedgerCore",
+                "LedgerStore",
+                "LedgerReports",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "bench/Sources/LedgerBench",
+            swiftSettings: swiftSettings
+        ),
+
+        // Build-time tool + plugin that embed migrations/*.sql and reports/*.sql as string constants.
+        .executableTarget(name: "EmbedSQL", swiftSettings: swiftSettings),
+        .plugin(name: "EmbedSQLPlugin", capability: .buildTool(), dependencies: ["EmbedSQL"]),
+
+        // Test-only helpers: temp ledgers, stub upstream, fixtures.
+        .target(
+            name: "LedgerTestSupport",
+            dependencies: [
+                "LedgerCore",
+                "LedgerStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "LedgerCoreTests",
+            dependencies: ["LedgerCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerStoreTests",
+            dependencies: ["LedgerCore", "LedgerStore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerProxyTests",
+            dependencies: [
+                "LedgerCore", "LedgerProxy", "LedgerTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerReportsTests",
+            dependencies: ["LedgerCore", "LedgerStore", "LedgerReports", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerCLITests",
+            dependencies: ["LedgerCLI", "LedgerCore", "LedgerStore", "LedgerTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

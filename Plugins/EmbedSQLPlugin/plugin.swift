@@ -1,0 +1,29 @@
+import Foundation
+import PackagePlugin
+
+/// Embeds the package's top-level `migrations/*.sql` and `reports/*.sql` into the target as string constants,
+/// so the binary is self-contained and an edited .sql file rebuilds the target that uses it.
+@main
+struct EmbedSQLPlugin: BuildToolPlugin {
+    func createBuildCommands(context: PluginContext, target: any Target) throws -> [Command] {
+        let root = context.package.directoryURL
+        var inputs: [URL] = []
+        for folder in ["migrations", "reports"] {
+            let dir = root.appending(path: folder)
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: dir.path(percentEncoded: false))) ?? []
+            for name in names.sorted() where name.hasSuffix(".sql") {
+                inputs.append(dir.appending(path: name))
+            }
+        }
+        let output = context.pluginWorkDirectoryURL.appending(path: "EmbeddedSQL.swift")
+        return [
+            .buildCommand(
+                displayName: "Embedding SQL into \(target.name)",
+                executable: try context.tool(named: "EmbedSQL").url,
+                arguments: [output.path(percentEncoded: false)] + inputs.map { $0.path(percentEncoded: false) },
+                inputFiles: inputs,
+                outputFiles: [output]
+            )
+        ]
+    }
+}

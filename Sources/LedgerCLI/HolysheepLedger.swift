@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `holysheep-ledger` command: an LLM cost ledger and OpenAI-compatible proxy.
+@main
+struct HolysheepLedger: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "holysheep-ledger",
+        abstract: "An exact LLM cost ledger and OpenAI-compatible proxy (HolySheep relay with official fallback).",
+        subcommands: [Migrate.self]
+    )
+}

@@ -1,0 +1,1 @@
+print("ledger-bench: no benchmarks yet")
