@@ -3,13 +3,20 @@ import LedgerStore
 
 /// `holysheep-ledger migrate`: creates or upgrades the ledger file.
 struct Migrate: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Create the ledger file or bring its schema up to date.")
+    static let configuration = CommandConfiguration(
+        abstract: "Create the ledger file or bring its schema up to date.",
+        discussion: """
+            Every command migrates the ledger when it opens it; run this to do it on its own, e.g. before a deploy.
 
-    @Option(name: .long, help: "The ledger file.")
-    var db: String = "holysheep-ledger.sqlite"
+            Examples:
+              holysheep-ledger migrate
+              holysheep-ledger migrate --db /var/lib/holysheep/ledger.sqlite
+            """)
+
+    @OptionGroup var ledger: LedgerOptions
 
     func run() async throws {
-        _ = try LedgerDatabase(path: db)
-        print("ledger \(db) is up to date")
+        _ = try ledger.open()
+        print("ledger \(ledger.path) is up to date")
     }
 }

@@ -12,3 +12,22 @@ package protocol PriceLookup: Sendable {
     /// The price in effect at `micros` for `model` on the `kind` list, or nil when none is.
     func price(model: String, kind: ProviderKind, atMicros micros: Int64) -> ModelPrice?
 }
+
+/// Who is calling: the ledger's client key a bearer secret belongs to.
+package struct ClientIdentity: Sendable, Hashable {
+    package var keyID: Int64
+    package var name: String
+    package var team: String?
+
+    package init(keyID: Int64, name: String, team: String?) {
+        self.keyID = keyID
+        self.name = name
+        self.team = team
+    }
+}
+
+/// Checks client bearer secrets (`hsl-…`). LedgerStore implements it over the `api_key` table.
+package protocol ClientKeyVerifier: Sendable {
+    /// The identity of a valid, unrevoked secret; nil otherwise. Compares hashes in constant time.
+    func verify(secret: String) async -> ClientIdentity?
+}
