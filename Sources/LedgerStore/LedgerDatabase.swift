@@ -30,4 +30,9 @@ package struct LedgerDatabase: Sendable {
             }
         }
     }
+
+    /// The price book as it is now (for the proxy's model checks; calls are costed at insert time).
+    package func loadPriceBook() throws -> PriceBook {
+        try writer.read { try PriceBook.load($0) }
+    }
 }
