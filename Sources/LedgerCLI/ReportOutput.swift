@@ -1,0 +1,23 @@
+import ArgumentParser
+import Foundation
+import LedgerReports
+
+extension ReportFormat: ExpressibleByArgument {}
+
+/// Where report text goes: a file written atomically (temp file + rename), or stdout.
+enum ReportOutput {
+    static func write(_ text: String, to path: String?) throws {
+        guard let path else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+            return
+        }
+        // .atomic writes a temporary file beside the target and renames it over the target.
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// Now, in microseconds since the epoch (UTC): the CLI's one clock.
+    static func nowMicros() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down)) }
+
+    /// Whether a file descriptor is a terminal.
+    static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+}

@@ -1,0 +1,165 @@
+import LedgerCore
+
+/// One self-contained HTML file: inline CSS, inline SVG charts, no scripts or external resources; prints on A4.
+package enum HTMLRenderer {
+    /// A chart to draw above the table.
+    package enum Chart: Sendable, Hashable {
+        /// Two bars per label (e.g. official vs paid per model); values in cents.
+        case pairedBars(title: String, labels: [String], first: (name: String, values: [Int128]),
+            second: (name: String, values: [Int128]))
+        /// One bar per label (e.g. daily spend); values in cents.
+        case bars(title: String, labels: [String], name: String, values: [Int128])
+
+        package static func == (lhs: Chart, rhs: Chart) -> Bool { lhs.svg == rhs.svg }
+        package func hash(into hasher: inout Hasher) { hasher.combine(svg) }
+    }
+
+    package static func render(_ table: ReportTable, charts: [Chart] = []) -> String {
+        var out = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <title>\(escape(table.title))</title>
+            <style>
+            @page { size: A4 landscape; margin: 12mm; }
+            body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #1d2330; margin: 16px; font-size: 11px; }
+            h1 { font-size: 18px; margin: 0 0 6px; }
+            ul.notes { margin: 0 0 12px; padding-left: 18px; color: #4a5468; }
+            .charts { display: flex; flex-wrap: wrap; gap: 16px; margin-bottom: 14px; }
+            figure { margin: 0; border: 1px solid #d9dde6; border-radius: 6px; padding: 8px; page-break-inside: avoid; }
+            figcaption { font-weight: bold; margin-bottom: 4px; }
+            table { border-collapse: collapse; width: 100%; page-break-inside: auto; }
+            th, td { border-bottom: 1px solid #e3e6ed; padding: 3px 5px; white-space: nowrap; }
+            th { background: #eef1f6; text-align: left; font-size: 10px; }
+            td.n { text-align: right; font-variant-numeric: tabular-nums; }
+            tr.total td { font-weight: bold; border-top: 2px solid #1d2330; }
+            tr { page-break-inside: avoid; }
+            .exact { color: #4a5468; margin-top: 10px; }
+            @media print { body { margin: 0; } }
+            </style></head><body>
+
+            """
+        out += "<h1>\(escape(table.title))</h1>\n<ul class=\"notes\">\n"
+        for note in table.notes { out += "<li>\(escape(note))</li>\n" }
+        out += "</ul>\n"
+        if !charts.isEmpty {
+            out += "<div class=\"charts\">\n" + charts.map(\.svg).joined(separator: "\n") + "\n</div>\n"
+        }
+        out += "<table>\n<thead><tr>"
+        for column in table.columns { out += "<th>\(escape(column.name))</th>" }
+        out += "</tr></thead>\n<tbody>\n"
+        func row(_ cells: [ReportTable.Cell], total: Bool) -> String {
+            var r = total ? "<tr class=\"total\">" : "<tr>"
+            for (column, cell) in zip(table.columns, cells) {
+                let text = TableRenderer.display(cell)
+                r += column.isNumeric ? "<td class=\"n\">\(escape(text))</td>" : "<td>\(escape(text))</td>"
+            }
+            return r + "</tr>\n"
+        }
+        for cells in table.rows { out += row(cells, total: false) }
+        for cells in table.footer { out += row(cells, total: true) }
+        out += "</tbody></table>\n"
+        if !table.exact.isEmpty {
+            out += "<p class=\"exact\">Exact (unrounded): "
+                + table.exact.map { "\(escape($0.key)) = \(escape($0.value))" }.joined(separator: "; ") + "</p>\n"
+        }
+        return out + "</body></html>\n"
+    }
+
+    /// `&`, `<`, `>`, quotes escaped for text and attribute values.
+    package static func escape(_ s: String) -> String {
+        var out = ""
+        for ch in s.replacingControlCharacters() {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+}
+
+extension HTMLRenderer.Chart {
+    static let colors = ("#8a94a6", "#2f6fdb")
+
+    /// The chart as an inline SVG inside a <figure>. Bar heights are integer pixel arithmetic on the cent values.
+    var svg: String {
+        let plotHeight: Int128 = 160
+        let top = 10
+        let left = 70
+        switch self {
+        case .pairedBars(let title, let labels, let first, let second):
+            let maxValue = max(1, (first.values + second.values).max() ?? 1)
+            let slot = 70
+            let width = left + max(1, labels.count) * slot + 10
+            var s = header(title: title, width: width, height: 230)
+            s += axis(maxValue: maxValue, left: left, top: top, width: width, plotHeight: plotHeight)
+            for (i, label) in labels.enumerated() {
+                let x = left + i * slot + 8
+                for (j, (value, color)) in [(first.values[i], Self.colors.0), (second.values[i], Self.colors.1)]
+                    .enumerated()
+                {
+                    let h = Int(value * plotHeight / maxValue)
+                    s += "<rect x=\"\(x + j * 26)\" y=\"\(top + Int(plotHeight) - h)\" width=\"24\" height=\"\(h)\" "
+                        + "fill=\"\(color)\"><title>\(HTMLRenderer.escape(label)): "
+                        + "\(Money.formatUnits(value, scale: 2))</title></rect>\n"
+                }
+                s += "<text x=\"\(x + 25)\" y=\"\(top + Int(plotHeight) + 14)\" font-size=\"9\" text-anchor=\"middle\">"
+                    + "\(HTMLRenderer.escape(String(label.prefix(12))))</text>\n"
+            }
+            s += legend([(first.name, Self.colors.0), (second.name, Self.colors.1)], y: 215, left: left)
+            return s + "</svg></figure>"
+        case .bars(let title, let labels, let name, let values):
+            let maxValue = max(1, values.max() ?? 1)
+            let slot = labels.count > 16 ? 16 : 30
+            let width = left + max(1, labels.count) * slot + 10
+            var s = header(title: title, width: width, height: 230)
+            s += axis(maxValue: maxValue, left: left, top: top, width: width, plotHeight: plotHeight)
+            for (i, label) in labels.enumerated() {
+                let x = left + i * slot + 2
+                let h = Int(values[i] * plotHeight / maxValue)
+                s += "<rect x=\"\(x)\" y=\"\(top + Int(plotHeight) - h)\" width=\"\(slot - 4)\" height=\"\(h)\" "
+                    + "fill=\"\(Self.colors.1)\"><title>\(HTMLRenderer.escape(label)): "
+                    + "\(Money.formatUnits(values[i], scale: 2))</title></rect>\n"
+                if i % 5 == 0 || labels.count <= 16 {
+                    s += "<text x=\"\(x + slot / 2)\" y=\"\(top + Int(plotHeight) + 14)\" font-size=\"8\" "
+                        + "text-anchor=\"middle\">\(HTMLRenderer.escape(String(label.suffix(5))))</text>\n"
+                }
+            }
+            s += legend([(name, Self.colors.1)], y: 215, left: left)
+            return s + "</svg></figure>"
+        }
+    }
+
+    private func header(title: String, width: Int, height: Int) -> String {
+        "<figure><figcaption>\(HTMLRenderer.escape(title))</figcaption>"
+            + "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" "
+            + "viewBox=\"0 0 \(width) \(height)\" role=\"img\" aria-label=\"\(HTMLRenderer.escape(title))\">\n"
+    }
+
+    private func axis(maxValue: Int128, left: Int, top: Int, width: Int, plotHeight: Int128) -> String {
+        var s = ""
+        for step in 0...4 {
+            let y = top + Int(plotHeight) - Int(plotHeight) * step / 4
+            let value = maxValue * Int128(step) / 4
+            s += "<line x1=\"\(left)\" y1=\"\(y)\" x2=\"\(width - 5)\" y2=\"\(y)\" stroke=\"#e3e6ed\"/>"
+                + "<text x=\"\(left - 4)\" y=\"\(y + 3)\" font-size=\"9\" text-anchor=\"end\">"
+                + "\(Money.formatUnits(value, scale: 2))</text>\n"
+        }
+        return s
+    }
+
+    private func legend(_ items: [(String, String)], y: Int, left: Int) -> String {
+        var s = ""
+        for (i, (name, color)) in items.enumerated() {
+            let x = left + i * 120
+            s += "<rect x=\"\(x)\" y=\"\(y - 9)\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
+                + "<text x=\"\(x + 14)\" y=\"\(y)\" font-size=\"10\">\(HTMLRenderer.escape(name))</text>\n"
+        }
+        return s
+    }
+}
+

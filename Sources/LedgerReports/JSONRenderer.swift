@@ -1,0 +1,49 @@
+/// JSON: `{"title","notes","columns","rows":[{column: value}],"footer":[...],"exact":{...}}`.
+/// Numbers are exact JSON number literals ("193.40"), never floating-point conversions.
+package enum JSONRenderer {
+    package static func render(_ table: ReportTable) -> String {
+        func object(_ row: [ReportTable.Cell]) -> String {
+            "{" + zip(table.columns, row).map { column, cell in string(column.name) + ":" + value(cell) }
+                .joined(separator: ",") + "}"
+        }
+        var out = "{\n"
+        out += "  \"title\": " + string(table.title) + ",\n"
+        out += "  \"notes\": [" + table.notes.map(string).joined(separator: ", ") + "],\n"
+        out += "  \"columns\": [" + table.columns.map { string($0.name) }.joined(separator: ", ") + "],\n"
+        out += "  \"rows\": [\n" + table.rows.map { "    " + object($0) }.joined(separator: ",\n") + "\n  ],\n"
+        out += "  \"footer\": [\n" + table.footer.map { "    " + object($0) }.joined(separator: ",\n") + "\n  ],\n"
+        out += "  \"exact\": {" + table.exact.map { string($0.key) + ": " + string($0.value) }
+            .joined(separator: ", ") + "}\n"
+        return out + "}\n"
+    }
+
+    static func value(_ cell: ReportTable.Cell) -> String {
+        switch cell {
+        case .text(let s): string(s)
+        case .empty: "null"
+        default: cell.plain
+        }
+    }
+
+    /// A JSON string literal (RFC 8259 escapes).
+    package static func string(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

@@ -1,0 +1,61 @@
+import GRDB
+import LedgerCore
+
+/// Exact nearest-rank p95 latencies: the latency at rank ceil(0.95 × n) of the n calls, in ascending order.
+enum LatencyPercentile {
+    /// Rank (1-based, ascending) of the p95 among `n` values.
+    static func rank(_ n: Int64) -> Int64 { (95 * n + 99) / 100 }
+
+    /// p95 per group and of all calls.
+    ///
+    /// For one whole month grouped by model it reads only the slowest 5% of each model from the index
+    /// call_by_month_model_latency (latency_top_by_model.sql); otherwise it reads the period's latencies
+    /// (latency_by_group.sql). Both are exact.
+    static func p95(period: ReportPeriod, grouping: ReportGrouping, groupCounts: [(String, Int64)], db: Database)
+        throws -> (groups: [String: Int64], total: Int64?)
+    {
+        let n = groupCounts.reduce(Int64(0)) { $0 + $1.1 }
+        guard n > 0 else { return ([:], nil) }
+        if grouping == .model, let month = period.wholeMonth {
+            // The m slowest of the whole month hold the month's p95 and, since n_g ≤ n, every model's too.
+            let m = n - rank(n) + 1
+            var groups: [String: Int64] = [:]
+            var all: [Int64] = []
+            let sql = try ReportQueries.sql("latency_top_by_model")
+            for (group, count) in groupCounts where count > 0 {
+                let model: String? = group.isEmpty ? nil : group
+                let top = try Int64.fetchAll(
+                    db, sql: sql, arguments: ["month": month.code, "model": model, "limit": min(m, count)])
+                let index = Int(count - rank(count))
+                if index < top.count { groups[group] = top[index] }
+                all.append(contentsOf: top)
+            }
+            all.sort(by: >)
+            let index = Int(n - rank(n))
+            return (groups, index < all.count ? all[index] : nil)
+        }
+        var lists: [String: [Int64]] = [:]
+        var all: [Int64] = []
+        all.reserveCapacity(Int(n))
+        let months = period.monthCodes
+        let rows = try Row.fetchCursor(
+            db, sql: try ReportQueries.sql("latency_by_group"),
+            arguments: [
+                "from_us": period.fromMicros, "to_us": period.toMicros, "from_month": months.from,
+                "to_month": months.to, "by": grouping.sqlName, "tag": grouping.tagName,
+            ])
+        while let row = try rows.next() {
+            let group: String = row[0] ?? ""
+            let latency: Int64 = row[1]
+            lists[group, default: []].append(latency)
+            all.append(latency)
+        }
+        var groups: [String: Int64] = [:]
+        for (group, var values) in lists {
+            values.sort()
+            groups[group] = values[Int(rank(Int64(values.count))) - 1]
+        }
+        all.sort()
+        return (groups, all.isEmpty ? nil : all[Int(rank(Int64(all.count))) - 1])
+    }
+}

@@ -1,0 +1,40 @@
+/// A GitHub-flavoured Markdown table with the notes above it.
+package enum MarkdownRenderer {
+    package static func render(_ table: ReportTable) -> String {
+        var out = "# " + escape(table.title) + "\n\n"
+        for note in table.notes { out += "- " + escape(note) + "\n" }
+        out += "\n| " + table.columns.map { escape($0.name) }.joined(separator: " | ") + " |\n"
+        out += "|" + table.columns.map { $0.isNumeric ? " ---: |" : " --- |" }.joined() + "\n"
+        for row in table.rows {
+            out += "| " + row.map(cell).joined(separator: " | ") + " |\n"
+        }
+        for row in table.footer {
+            out += "| " + row.map { "**" + cell($0) + "**" }.joined(separator: " | ") + " |\n"
+        }
+        if !table.exact.isEmpty {
+            out += "\nExact (unrounded): " + table.exact.map { "`\($0.key)` = \($0.value)" }.joined(separator: ", ")
+                + "\n"
+        }
+        return out
+    }
+
+    static func cell(_ c: ReportTable.Cell) -> String {
+        switch c {
+        case .text(let s): s.isEmpty ? "(none)" : escape(s)
+        case .empty: ""
+        default: c.plain
+        }
+    }
+
+    /// Pipes, backslashes and Markdown/HTML specials escaped; line breaks flattened.
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for ch in s.replacingControlCharacters() {
+            switch ch {
+            case "|", "\\", "*", "_", "`", "[", "]", "<", ">", "#": out += "\\" + String(ch)
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+}

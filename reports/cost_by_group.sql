@@ -1,0 +1,52 @@
+-- cost_by_group: the monthly (or any day-range) cost report, one result row per group AND price rows used.
+--
+-- Parameters (bound by LedgerReports.MonthlyCostReport):
+--   :from_day, :to_day  half-open range of UTC days since 1970-01-01: from_day <= day < to_day
+--   :by                 'model' | 'provider' | 'team' | 'key' | 'day' | 'tag'
+--   :tag                the tag name when :by = 'tag' (tags are stored as "name=value,name=value")
+--
+-- Money is NOT summed here. Each result row carries the SUMMED tokens of its calls and the unit prices of the
+-- price rows those calls were costed with (micro-USD per million tokens); the Swift side multiplies them in Int128:
+--   official  = (prompt - cached) x official input + cached x official cached input + completion x official output
+--   holysheep = the same with the HolySheep row
+--   paid      = official when provider_kind = 'official' (the fallback served), else holysheep
+-- which is exactly the sum of each call's stored cost (tokens x price is linear), in pico-USD, never rounded here.
+-- Calls without usage (price_status 'no_usage') and without a price row ('unpriced') come back in their own rows,
+-- so the report shows them in their own columns instead of pricing them at zero.
+SELECT
+    CASE :by
+        WHEN 'model' THEN r.model
+        WHEN 'provider' THEN r.provider
+        WHEN 'team' THEN r.team
+        WHEN 'key' THEN CASE r.key_id WHEN 0 THEN '' ELSE coalesce(k.name, 'key') || ' #' || r.key_id END
+        WHEN 'day' THEN date(r.day * 86400, 'unixepoch')
+        WHEN 'tag' THEN
+            -- the value of ",NAME=" up to the next comma in ",tags,"; '' when the call has no such tag
+            CASE WHEN instr(',' || r.tags || ',', ',' || :tag || '=') = 0 THEN ''
+            ELSE substr(',' || r.tags || ',', instr(',' || r.tags || ',', ',' || :tag || '=') + length(:tag) + 2,
+                        instr(substr(',' || r.tags || ',',
+                                     instr(',' || r.tags || ',', ',' || :tag || '=') + length(:tag) + 2), ',') - 1)
+            END
+    END AS group_key,
+    r.price_status,
+    r.provider_kind,
+    sum(r.calls) AS calls,
+    sum(r.failed_calls) AS failed_calls,
+    sum(r.fallback_calls) AS fallback_calls,
+    sum(r.prompt_tokens) AS prompt_tokens,
+    sum(r.cached_prompt_tokens) AS cached_prompt_tokens,
+    sum(r.completion_tokens) AS completion_tokens,
+    sum(r.latency_us) AS latency_sum_us,
+    po.input_musd_per_mtok AS official_input,
+    po.cached_input_musd_per_mtok AS official_cached_input,
+    po.output_musd_per_mtok AS official_output,
+    ph.input_musd_per_mtok AS holysheep_input,
+    ph.cached_input_musd_per_mtok AS holysheep_cached_input,
+    ph.output_musd_per_mtok AS holysheep_output
+FROM call_rollup AS r
+LEFT JOIN api_key AS k ON k.id = r.key_id
+LEFT JOIN price AS po ON po.id = r.official_price_id
+LEFT JOIN price AS ph ON ph.id = r.holysheep_price_id
+WHERE r.day >= :from_day AND r.day < :to_day
+GROUP BY group_key, r.price_status, r.provider_kind, r.official_price_id, r.holysheep_price_id
+ORDER BY group_key;

@@ -1,0 +1,28 @@
+-- cost_by_month: the annual report, one result row per calendar month AND price rows used.
+--
+-- Parameters: :from_day, :to_day, a half-open range of UTC days since 1970-01-01 (the year's 1 January to the
+-- next 1 January). Same rules as cost_by_group.sql: summed tokens and unit prices here, money computed exactly
+-- in Int128 by the Swift side (LedgerReports.AnnualReport), rounded once at presentation.
+SELECT
+    r.month,
+    r.price_status,
+    r.provider_kind,
+    sum(r.calls) AS calls,
+    sum(r.failed_calls) AS failed_calls,
+    sum(r.fallback_calls) AS fallback_calls,
+    sum(r.prompt_tokens) AS prompt_tokens,
+    sum(r.cached_prompt_tokens) AS cached_prompt_tokens,
+    sum(r.completion_tokens) AS completion_tokens,
+    sum(r.latency_us) AS latency_sum_us,
+    po.input_musd_per_mtok AS official_input,
+    po.cached_input_musd_per_mtok AS official_cached_input,
+    po.output_musd_per_mtok AS official_output,
+    ph.input_musd_per_mtok AS holysheep_input,
+    ph.cached_input_musd_per_mtok AS holysheep_cached_input,
+    ph.output_musd_per_mtok AS holysheep_output
+FROM call_rollup AS r
+LEFT JOIN price AS po ON po.id = r.official_price_id
+LEFT JOIN price AS ph ON ph.id = r.holysheep_price_id
+WHERE r.day >= :from_day AND r.day < :to_day
+GROUP BY r.month, r.price_status, r.provider_kind, r.official_price_id, r.holysheep_price_id
+ORDER BY r.month;

@@ -1,0 +1,15 @@
+-- export_calls: the raw call rows of a half-open time range, in id order, for `holysheep-ledger export`.
+--
+-- Parameters: :from_us, :to_us (microseconds since the epoch, UTC, from <= started_at_us < to),
+--             :from_id, :to_id (the id span of those calls, found with export_id_span.sql).
+-- Reading by id range walks the table in storage order and streams: no sort, constant memory. The started_at_us
+-- filter keeps the result exact even when ids and start times are not in the same order.
+SELECT id, started_at_us, finished_at_us, endpoint, requested_model, model, provider, provider_kind, stream,
+       status, http_status, error_type, attempts, fallback_used, prompt_tokens, cached_prompt_tokens,
+       completion_tokens, reasoning_tokens, usage_source, latency_us, upstream_latency_us, ttft_us, queue_wait_us,
+       inflight_at_admission, key_id, team, tags, upstream_request_id, price_status, official_price_id,
+       holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd
+FROM call
+WHERE id BETWEEN :from_id AND :to_id
+  AND started_at_us >= :from_us AND started_at_us < :to_us
+ORDER BY id;
