@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "holysheep-ledger", targets: ["LedgerCLI"]),
         .executable(name: "ledger-bench", targets: ["LedgerBench"]),
+        .executable(name: "report-bench", targets: ["ReportBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -101,6 +102,19 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "bench/Sources/LedgerBench",
+            swiftSettings: swiftSettings
+        ),
+
+        // The reports' benchmark: a 10M-call ledger, then report --month / --year and export timings.
+        .executableTarget(
+            name: "ReportBench",
+            dependencies: [
+                "LedgerCore",
+                "LedgerStore",
+                "LedgerReports",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "bench/Sources/ReportBench",
             swiftSettings: swiftSettings
         ),
 

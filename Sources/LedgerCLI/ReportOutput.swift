@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LedgerCore
 import LedgerReports
 
 extension ReportFormat: ExpressibleByArgument {}
@@ -15,8 +16,16 @@ enum ReportOutput {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    /// Now, in microseconds since the epoch (UTC): the CLI's one clock.
-    static func nowMicros() -> Int64 { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down)) }
+    /// Now, in microseconds since the epoch (UTC): the CLI's one clock. `HOLYSHEEP_LEDGER_NOW` (an ISO timestamp
+    /// such as 2026-11-27T00:00:00Z) pins it, so tests and re-runs of "the current month" are reproducible.
+    static func nowMicros() -> Int64 {
+        if let pinned = ProcessInfo.processInfo.environment["HOLYSHEEP_LEDGER_NOW"],
+            let micros = UTCDate.micros(parsing: pinned)
+        {
+            return micros
+        }
+        return Int64((Date().timeIntervalSince1970 * 1_000_000).rounded(.down))
+    }
 
     /// Whether a file descriptor is a terminal.
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }

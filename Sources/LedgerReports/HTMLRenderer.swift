@@ -28,8 +28,8 @@ package enum HTMLRenderer {
             figure { margin: 0; border: 1px solid #d9dde6; border-radius: 6px; padding: 8px; page-break-inside: avoid; }
             figcaption { font-weight: bold; margin-bottom: 4px; }
             table { border-collapse: collapse; width: 100%; page-break-inside: auto; }
-            th, td { border-bottom: 1px solid #e3e6ed; padding: 3px 5px; white-space: nowrap; }
-            th { background: #eef1f6; text-align: left; font-size: 10px; }
+            th, td { border-bottom: 1px solid #e3e6ed; padding: 3px 4px; white-space: nowrap; font-size: 10px; }
+            th { background: #eef1f6; text-align: left; font-size: 9px; white-space: normal; vertical-align: bottom; }
             td.n { text-align: right; font-variant-numeric: tabular-nums; }
             tr.total td { font-weight: bold; border-top: 2px solid #1d2330; }
             tr { page-break-inside: avoid; }
@@ -45,7 +45,10 @@ package enum HTMLRenderer {
             out += "<div class=\"charts\">\n" + charts.map(\.svg).joined(separator: "\n") + "\n</div>\n"
         }
         out += "<table>\n<thead><tr>"
-        for column in table.columns { out += "<th>\(escape(column.name))</th>" }
+        // Headers may wrap at their underscores (<wbr>), so 17 columns fit an A4 landscape page.
+        for column in table.columns {
+            out += "<th>" + escape(column.name).split(separator: "_").joined(separator: "_<wbr>") + "</th>"
+        }
         out += "</tr></thead>\n<tbody>\n"
         func row(_ cells: [ReportTable.Cell], total: Bool) -> String {
             var r = total ? "<tr class=\"total\">" : "<tr>"

@@ -31,7 +31,7 @@ package enum MarkdownRenderer {
         var out = ""
         for ch in s.replacingControlCharacters() {
             switch ch {
-            case "|", "\\", "*", "_", "`", "[", "]", "<", ">", "#": out += "\\" + String(ch)
+            case "|", "\\", "*", "`", "[", "]", "<", ">": out += "\\" + String(ch)
             default: out.append(ch)
             }
         }
