@@ -70,6 +70,8 @@ let package = Package(
                 "LedgerCore",
                 "LedgerStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The SQLite C API, for the export's and percentile scans' per-column reads (no per-row Strings).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings,
             plugins: ["EmbedSQLPlugin"]

@@ -1,7 +1,7 @@
 -- export_calls: the raw call rows of a half-open time range, in id order, for `holysheep-ledger export`.
 --
 -- Parameters: :from_us, :to_us (microseconds since the epoch, UTC, from <= started_at_us < to),
---             :from_id, :to_id (the id span of those calls, found with export_id_span.sql).
+--             :from_id, :to_id (the id span of the months the range touches, from export_id_span.sql).
 -- Reading by id range walks the table in storage order and streams: no sort, constant memory. The started_at_us
 -- filter keeps the result exact even when ids and start times are not in the same order.
 SELECT id, started_at_us, finished_at_us, endpoint, requested_model, model, provider, provider_kind, stream,

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 package import LedgerCore
 package import LedgerStore
 
@@ -36,29 +37,56 @@ package struct CallExporter: Sendable {
         progress: ((Int64, Int64) -> Void)? = nil
     ) throws -> Int64 {
         try database.writer.read { db in
-            let months = period.monthCodes
-            let span = try GRDB.Row.fetchOne(
-                db, sql: try ReportQueries.sql("export_id_span"),
-                arguments: [
-                    "from_us": period.fromMicros, "to_us": period.toMicros, "from_month": months.from,
-                    "to_month": months.to,
-                ])
-            let total: Int64 = span?[2] ?? 0
+            let total =
+                try Int64.fetchOne(
+                    db, sql: try ReportQueries.sql("period_call_count"),
+                    arguments: ["from_day": period.fromDay, "to_day": period.toDay]) ?? 0
             var buffer: [UInt8] = []
-            buffer.reserveCapacity(1 << 20 + 4096)
+            buffer.reserveCapacity(1 << 20 + 65_536)
             if format == .csv {
                 if bom { buffer.append(contentsOf: CSVRenderer.bom.utf8) }
                 buffer.append(contentsOf: (Self.columns.joined(separator: ",") + "\r\n").utf8)
             }
             var written: Int64 = 0
-            if let fromID: Int64 = span?[0], let toID: Int64 = span?[1] {
+            if let span = try IDSpan.of(period, db) {
+                let statement = try db.makeStatement(sql: try ReportQueries.sql("export_calls"))
                 let rows = try GRDB.Row.fetchCursor(
-                    db, sql: try ReportQueries.sql("export_calls"),
-                    arguments: ["from_id": fromID, "to_id": toID, "from_us": period.fromMicros, "to_us": period.toMicros])
-                while let row = try rows.next() {
-                    switch format {
-                    case .csv: Self.appendCSV(row, to: &buffer)
-                    case .jsonl: Self.appendJSON(row, to: &buffer)
+                    statement,
+                    arguments: [
+                        "from_id": span.from, "to_id": span.to, "from_us": period.fromMicros, "to_us": period.toMicros,
+                    ])
+                let sqlite = statement.sqliteStatement
+                let keys = Self.columns.map { Array("\"\($0)\":".utf8) }
+                while try rows.next() != nil {
+                    // Reads each column straight from SQLite: no Row values, no per-field Strings.
+                    if format == .jsonl { buffer.append(UInt8(ascii: "{")) }
+                    for i in 0..<Self.columns.count {
+                        let column = Int32(i)
+                        if i > 0 { buffer.append(UInt8(ascii: ",")) }
+                        if format == .jsonl { buffer.append(contentsOf: keys[i]) }
+                        switch sqlite3_column_type(sqlite, column) {
+                        case SQLITE_INTEGER:
+                            let n = sqlite3_column_int64(sqlite, column)
+                            if Self.timestampColumns.contains(i) {
+                                if format == .jsonl { buffer.append(UInt8(ascii: "\"")) }
+                                buffer.appendISOTimestamp(micros: n)
+                                if format == .jsonl { buffer.append(UInt8(ascii: "\"")) }
+                            } else if Self.moneyColumns.contains(i) {
+                                buffer.appendPicoUSD(n)
+                            } else {
+                                buffer.appendDecimal(n)
+                            }
+                        case SQLITE_TEXT:
+                            let count = Int(sqlite3_column_bytes(sqlite, column))
+                            let text = UnsafeBufferPointer(start: sqlite3_column_text(sqlite, column), count: count)
+                            if format == .jsonl { buffer.appendJSONString(text) } else { buffer.appendCSVField(text) }
+                        default:
+                            // NULL (and types the schema does not store): empty in CSV, null in JSON.
+                            if format == .jsonl { buffer.append(contentsOf: Self.null) }
+                        }
+                    }
+                    if format == .jsonl { buffer.append(contentsOf: [UInt8(ascii: "}"), 10]) } else {
+                        buffer.append(contentsOf: [13, 10])
                     }
                     written += 1
                     if buffer.count >= 1 << 20 {
@@ -74,53 +102,20 @@ package struct CallExporter: Sendable {
         }
     }
 
-    static func appendCSV(_ row: GRDB.Row, to buffer: inout [UInt8]) {
-        for i in 0..<columns.count {
-            if i > 0 { buffer.append(UInt8(ascii: ",")) }
-            switch row[i] as DatabaseValue {
-            case let v where v.isNull: break
-            case let v:
-                switch v.storage {
-                case .int64(let n):
-                    if timestampColumns.contains(i) {
-                        buffer.append(contentsOf: UTCDate.isoTimestamp(micros: n).utf8)
-                    } else if moneyColumns.contains(i) {
-                        buffer.append(contentsOf: Money(picoUSD: n).exactUSDString.utf8)
-                    } else {
-                        buffer.append(contentsOf: String(n).utf8)
-                    }
-                case .string(let s): buffer.append(contentsOf: CSVRenderer.field(s).utf8)
-                case .double(let d): buffer.append(contentsOf: String(d).utf8)
-                case .blob, .null: break
-                }
-            }
-        }
-        buffer.append(contentsOf: [13, 10])
-    }
+    static let null = Array("null".utf8)
+}
 
-    static func appendJSON(_ row: GRDB.Row, to buffer: inout [UInt8]) {
-        buffer.append(UInt8(ascii: "{"))
-        for i in 0..<columns.count {
-            if i > 0 { buffer.append(UInt8(ascii: ",")) }
-            buffer.append(UInt8(ascii: "\""))
-            buffer.append(contentsOf: columns[i].utf8)
-            buffer.append(contentsOf: "\":".utf8)
-            switch (row[i] as DatabaseValue).storage {
-            case .int64(let n):
-                if timestampColumns.contains(i) {
-                    buffer.append(UInt8(ascii: "\""))
-                    buffer.append(contentsOf: UTCDate.isoTimestamp(micros: n).utf8)
-                    buffer.append(UInt8(ascii: "\""))
-                } else if moneyColumns.contains(i) {
-                    buffer.append(contentsOf: Money(picoUSD: n).exactUSDString.utf8)
-                } else {
-                    buffer.append(contentsOf: String(n).utf8)
-                }
-            case .string(let s): buffer.append(contentsOf: JSONRenderer.string(s).utf8)
-            case .double(let d): buffer.append(contentsOf: String(d).utf8)
-            case .blob, .null: buffer.append(contentsOf: "null".utf8)
-            }
-        }
-        buffer.append(contentsOf: "}\n".utf8)
+/// The id span of the calendar months a period touches (export_id_span.sql), for storage-order scans.
+struct IDSpan {
+    var from: Int64
+    var to: Int64
+
+    static func of(_ period: ReportPeriod, _ db: Database) throws -> IDSpan? {
+        let months = period.monthCodes
+        let row = try GRDB.Row.fetchOne(
+            db, sql: try ReportQueries.sql("export_id_span"),
+            arguments: ["from_month": months.from, "to_month": months.to])
+        guard let row, let from: Int64 = row[0], let to: Int64 = row[1] else { return nil }
+        return IDSpan(from: from, to: to)
     }
 }

@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 import LedgerCore
 
 /// Exact nearest-rank p95 latencies: the latency at rank ceil(0.95 × n) of the n calls, in ascending order.
@@ -34,24 +35,45 @@ enum LatencyPercentile {
             let index = Int(n - rank(n))
             return (groups, index < all.count ? all[index] : nil)
         }
-        var lists: [String: [Int64]] = [:]
+        var names: [String] = []
+        var indices: [String: Int] = [:]
+        var lists: [[Int64]] = []
         var all: [Int64] = []
         all.reserveCapacity(Int(n))
-        let months = period.monthCodes
-        let rows = try Row.fetchCursor(
-            db, sql: try ReportQueries.sql("latency_by_group"),
-            arguments: [
-                "from_us": period.fromMicros, "to_us": period.toMicros, "from_month": months.from,
-                "to_month": months.to, "by": grouping.sqlName, "tag": grouping.tagName,
-            ])
-        while let row = try rows.next() {
-            let group: String = row[0] ?? ""
-            let latency: Int64 = row[1]
-            lists[group, default: []].append(latency)
-            all.append(latency)
+        if let span = try IDSpan.of(period, db) {
+            let statement = try db.makeStatement(sql: try ReportQueries.sql("latency_by_group"))
+            let rows = try Row.fetchCursor(
+                statement,
+                arguments: [
+                    "from_us": period.fromMicros, "to_us": period.toMicros, "from_id": span.from, "to_id": span.to,
+                    "by": grouping.sqlName, "tag": grouping.tagName,
+                ])
+            let sqlite = statement.sqliteStatement
+            // Calls of one group often follow each other; reuse the last group's String when the bytes match.
+            var lastBytes: [UInt8] = [0xFF]  // never valid UTF-8: the first row always looks its group up
+            var last = 0
+            while try rows.next() != nil {
+                let count = Int(sqlite3_column_bytes(sqlite, 0))
+                let bytes = UnsafeBufferPointer(start: sqlite3_column_text(sqlite, 0), count: count)
+                if !bytes.elementsEqual(lastBytes) {
+                    lastBytes = Array(bytes)
+                    let name = String(decoding: bytes, as: UTF8.self)
+                    if let index = indices[name] {
+                        last = index
+                    } else {
+                        last = names.count
+                        indices[name] = last
+                        names.append(name)
+                        lists.append([])
+                    }
+                }
+                let latency = sqlite3_column_int64(sqlite, 1)
+                lists[last].append(latency)
+                all.append(latency)
+            }
         }
         var groups: [String: Int64] = [:]
-        for (group, var values) in lists {
+        for (group, var values) in zip(names, lists) {
             values.sort()
             groups[group] = values[Int(rank(Int64(values.count))) - 1]
         }

@@ -1,0 +1,101 @@
+import LedgerCore
+
+/// Appending numbers, timestamps and amounts to a byte buffer without making Strings: the export writes ~35
+/// fields per call for millions of calls.
+extension Array where Element == UInt8 {
+    /// A signed decimal integer.
+    mutating func appendDecimal(_ value: Int64) {
+        if value < 0 {
+            append(UInt8(ascii: "-"))
+            // -Int64.min overflows; its magnitude as UInt64 does not.
+            appendUnsigned(UInt64(bitPattern: 0 &- value))
+        } else {
+            appendUnsigned(UInt64(value))
+        }
+    }
+
+    mutating func appendUnsigned(_ value: UInt64, minimumDigits: Int = 1) {
+        // Digits least significant first, then reversed in place.
+        let start = count
+        var v = value
+        var digits = 0
+        repeat {
+            append(UInt8(ascii: "0") + UInt8(v % 10))
+            v /= 10
+            digits += 1
+        } while v > 0 || digits < minimumDigits
+        self[start...].reverse()
+    }
+
+    /// "2026-11-01T12:00:00.000001Z" for microseconds since the epoch (UTC).
+    mutating func appendISOTimestamp(micros: Int64) {
+        let day = UTCDate.floorDiv(micros, UTCDate.microsPerDay)
+        let c = UTCDate.civil(days: day)
+        var rest = micros - day * UTCDate.microsPerDay
+        let us = rest % 1_000_000
+        rest /= 1_000_000
+        appendUnsigned(UInt64(c.year), minimumDigits: 4)
+        append(UInt8(ascii: "-"))
+        appendUnsigned(UInt64(c.month), minimumDigits: 2)
+        append(UInt8(ascii: "-"))
+        appendUnsigned(UInt64(c.day), minimumDigits: 2)
+        append(UInt8(ascii: "T"))
+        appendUnsigned(UInt64(rest / 3600), minimumDigits: 2)
+        append(UInt8(ascii: ":"))
+        appendUnsigned(UInt64(rest / 60 % 60), minimumDigits: 2)
+        append(UInt8(ascii: ":"))
+        appendUnsigned(UInt64(rest % 60), minimumDigits: 2)
+        append(UInt8(ascii: "."))
+        appendUnsigned(UInt64(us), minimumDigits: 6)
+        append(UInt8(ascii: "Z"))
+    }
+
+    /// Exact USD with 12 decimals ("0.004900000000") for a pico-USD amount: the same text as `Money.exactUSDString`.
+    mutating func appendPicoUSD(_ pico: Int64) {
+        let magnitude = pico < 0 ? UInt64(bitPattern: 0 &- pico) : UInt64(pico)
+        if pico < 0 { append(UInt8(ascii: "-")) }
+        appendUnsigned(magnitude / 1_000_000_000_000)
+        append(UInt8(ascii: "."))
+        appendUnsigned(magnitude % 1_000_000_000_000, minimumDigits: 12)
+    }
+
+    /// A CSV text field from UTF-8 bytes, neutralised and quoted exactly as `CSVRenderer.field`.
+    mutating func appendCSVField(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let first = bytes.first
+        let neutralise = first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
+            || first == UInt8(ascii: "@") || first == 9 || first == 13
+        let quote = neutralise || bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }
+        guard quote else {
+            append(contentsOf: bytes)
+            return
+        }
+        append(UInt8(ascii: "\""))
+        if neutralise { append(UInt8(ascii: "'")) }
+        for b in bytes {
+            if b == UInt8(ascii: "\"") { append(b) }
+            append(b)
+        }
+        append(UInt8(ascii: "\""))
+    }
+
+    /// A JSON string literal from UTF-8 bytes (RFC 8259 escapes), as `JSONRenderer.string`.
+    mutating func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>) {
+        append(UInt8(ascii: "\""))
+        for b in bytes {
+            switch b {
+            case UInt8(ascii: "\""): append(contentsOf: [92, 34])
+            case UInt8(ascii: "\\"): append(contentsOf: [92, 92])
+            case 10: append(contentsOf: [92, UInt8(ascii: "n")])
+            case 13: append(contentsOf: [92, UInt8(ascii: "r")])
+            case 9: append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0..<32:
+                append(contentsOf: Array("\\u00".utf8))
+                let hex = Array("0123456789abcdef".utf8)
+                append(hex[Int(b >> 4)])
+                append(hex[Int(b & 15)])
+            default: append(b)
+            }
+        }
+        append(UInt8(ascii: "\""))
+    }
+}
