@@ -15,16 +15,16 @@ extension Array where Element == UInt8 {
     }
 
     mutating func appendUnsigned(_ value: UInt64, minimumDigits: Int = 1) {
-        // Digits least significant first, then reversed in place.
-        let start = count
-        var v = value
-        var digits = 0
-        repeat {
-            append(UInt8(ascii: "0") + UInt8(v % 10))
-            v /= 10
-            digits += 1
-        } while v > 0 || digits < minimumDigits
-        self[start...].reverse()
+        // Most significant digit first, by powers of ten: no temporary storage, no allocation.
+        var digits = 1
+        while digits < 20, value >= powersOfTen[digits] { digits += 1 }
+        if digits < minimumDigits { digits = minimumDigits }
+        var index = digits - 1
+        while index >= 0 {
+            let power = index < 20 ? powersOfTen[index] : 0
+            append(power == 0 ? UInt8(ascii: "0") : UInt8(ascii: "0") + UInt8((value / power) % 10))
+            index -= 1
+        }
     }
 
     /// "2026-11-01T12:00:00.000001Z" for microseconds since the epoch (UTC).
@@ -99,3 +99,6 @@ extension Array where Element == UInt8 {
         append(UInt8(ascii: "\""))
     }
 }
+
+/// 10^0 ... 10^19 (the last fits UInt64).
+private let powersOfTen: [UInt64] = (0..<20).map { n in (0..<n).reduce(UInt64(1)) { acc, _ in acc * 10 } }

@@ -19,8 +19,8 @@ package struct CallExporter: Sendable {
         "upstream_request_id", "price_status", "official_price_id", "holysheep_price_id", "cost_paid_usd",
         "cost_official_usd", "cost_holysheep_usd",
     ]
-    static let timestampColumns: Set<Int> = [1, 2]
-    static let moneyColumns: Set<Int> = [31, 32, 33]
+    /// How each column's integers are written: 0 plain, 1 ISO timestamp, 2 exact USD from pico-USD.
+    static let integerKinds: [UInt8] = columns.indices.map { [1, 2].contains($0) ? 1 : [31, 32, 33].contains($0) ? 2 : 0 }
 
     package let database: LedgerDatabase
 
@@ -57,37 +57,43 @@ package struct CallExporter: Sendable {
                     ])
                 let sqlite = statement.sqliteStatement
                 let keys = Self.columns.map { Array("\"\($0)\":".utf8) }
+                let kinds = Self.integerKinds
+                let columnCount = Int32(Self.columns.count)
+                let jsonl = format == .jsonl
                 while try rows.next() != nil {
                     // Reads each column straight from SQLite: no Row values, no per-field Strings.
-                    if format == .jsonl { buffer.append(UInt8(ascii: "{")) }
-                    for i in 0..<Self.columns.count {
-                        let column = Int32(i)
+                    if jsonl { buffer.append(UInt8(ascii: "{")) }
+                    for column in 0..<columnCount {
+                        let i = Int(column)
                         if i > 0 { buffer.append(UInt8(ascii: ",")) }
-                        if format == .jsonl { buffer.append(contentsOf: keys[i]) }
+                        if jsonl { buffer.append(contentsOf: keys[i]) }
                         switch sqlite3_column_type(sqlite, column) {
                         case SQLITE_INTEGER:
                             let n = sqlite3_column_int64(sqlite, column)
-                            if Self.timestampColumns.contains(i) {
-                                if format == .jsonl { buffer.append(UInt8(ascii: "\"")) }
+                            switch kinds[i] {
+                            case 1:
+                                if jsonl { buffer.append(UInt8(ascii: "\"")) }
                                 buffer.appendISOTimestamp(micros: n)
-                                if format == .jsonl { buffer.append(UInt8(ascii: "\"")) }
-                            } else if Self.moneyColumns.contains(i) {
-                                buffer.appendPicoUSD(n)
-                            } else {
-                                buffer.appendDecimal(n)
+                                if jsonl { buffer.append(UInt8(ascii: "\"")) }
+                            case 2: buffer.appendPicoUSD(n)
+                            default: buffer.appendDecimal(n)
                             }
                         case SQLITE_TEXT:
                             let count = Int(sqlite3_column_bytes(sqlite, column))
                             let text = UnsafeBufferPointer(start: sqlite3_column_text(sqlite, column), count: count)
-                            if format == .jsonl { buffer.appendJSONString(text) } else { buffer.appendCSVField(text) }
+                            if jsonl { buffer.appendJSONString(text) } else { buffer.appendCSVField(text) }
                         default:
                             // NULL (and types the schema does not store): empty in CSV, null in JSON.
-                            if format == .jsonl { buffer.append(contentsOf: Self.null) }
+                            if jsonl {
+                                buffer.append(110)  // n
+                                buffer.append(117)  // u
+                                buffer.append(108)  // l
+                                buffer.append(108)  // l
+                            }
                         }
                     }
-                    if format == .jsonl { buffer.append(contentsOf: [UInt8(ascii: "}"), 10]) } else {
-                        buffer.append(contentsOf: [13, 10])
-                    }
+                    if jsonl { buffer.append(UInt8(ascii: "}")) } else { buffer.append(13) }
+                    buffer.append(10)
                     written += 1
                     if buffer.count >= 1 << 20 {
                         try write(buffer)
@@ -102,7 +108,6 @@ package struct CallExporter: Sendable {
         }
     }
 
-    static let null = Array("null".utf8)
 }
 
 /// The id span of the calendar months a period touches (export_id_span.sql), for storage-order scans.
