@@ -99,6 +99,8 @@ let package = Package(
                 "LedgerStore",
                 "LedgerReports",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/Sources/LedgerBench",
             swiftSettings: swiftSettings
@@ -127,7 +129,11 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerStoreTests",
-            dependencies: ["LedgerCore", "LedgerStore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "LedgerCore", "LedgerStore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

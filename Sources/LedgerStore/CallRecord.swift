@@ -2,8 +2,9 @@ import GRDB
 import LedgerCore
 
 /// Writes `call` rows with a cached prepared statement (STYLE.md §4: the hot path avoids `Record.insert`).
-enum CallRecord {
-    static let insertSQL = """
+/// `insertSQL` is `package` so the writer benchmark inserts the very same rows with the raw SQLite API.
+package enum CallRecord {
+    package static let insertSQL = """
         INSERT INTO call (
             id, started_at_us, finished_at_us, month, endpoint, requested_model, model, provider, provider_kind,
             stream, status, http_status, error_type, attempts, fallback_used,

@@ -14,7 +14,7 @@ package struct PriceBook: Sendable, PriceLookup {
     }
 
     /// Rows per (kind, model), sorted by effective_from ascending.
-    private var rows: [String: [Row]] = [:]
+    fileprivate var rows: [String: [Row]] = [:]
 
     package init(rows allRows: [Row]) {
         for row in allRows { rows[Self.key(row.kind, row.model), default: []].append(row) }
@@ -52,4 +52,9 @@ package struct PriceBook: Sendable, PriceLookup {
     package var models: Set<String> { Set(rows.values.compactMap { $0.first?.model }) }
 
     private static func key(_ kind: ProviderKind, _ model: String) -> String { kind.rawValue + "\u{0}" + model }
+}
+
+extension PriceBook {
+    /// Every row, in no particular order.
+    package var allRows: [Row] { rows.values.flatMap { $0 } }
 }
