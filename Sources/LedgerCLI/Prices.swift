@@ -16,8 +16,9 @@ struct Prices: AsyncParsableCommand {
               holysheep-ledger prices list
               holysheep-ledger prices list --at 2026-11-01
               holysheep-ledger prices import new-prices.csv
-              holysheep-ledger prices set --model gpt-4.1 --input 2.00 --cached-input 0.50 --output 8.00 \\
-                  --from 2026-12-01 --source "OpenAI pricing page, 2026-11-30"
+              holysheep-ledger prices set --model gpt-4.1 --input 2.00 \\
+                  --cached-input 0.50 --output 8.00 --from 2026-12-01 \\
+                  --source "OpenAI pricing page, 2026-11-30"
             """,
         subcommands: [PricesList.self, PricesImport.self, PricesSet.self]
     )
@@ -96,15 +97,15 @@ struct PricesImport: AsyncParsableCommand {
             never rounded), dates in UTC:
 
               provider_kind,model,input,cached_input,output,effective_from,source
-              official,gpt-4.1,2.00,0.50,8.00,2026-12-01,"OpenAI pricing page, 2026-11-30"
-              holysheep,gpt-4.1,0.32,0.08,1.28,2026-12-01,HolySheep price list 2026-12
+              official,gpt-4.1,2.00,0.50,8.00,2026-12-01,"OpenAI pricing, 2026-11-30"
+              holysheep,gpt-4.1,0.32,0.08,1.28,2026-12-01,HolySheep price list
 
             The file is validated as a whole: one bad row, or a row whose list, model and date already exist, rejects \
             the file with its line number and changes nothing.
 
             Examples:
               holysheep-ledger prices import prices-2026-12.csv
-              holysheep-ledger prices import prices.csv --db /var/lib/holysheep/ledger.sqlite
+              holysheep-ledger prices import prices.csv --db /srv/ledger.sqlite
             """)
 
     @OptionGroup var ledger: LedgerOptions
@@ -138,12 +139,15 @@ struct PricesSet: AsyncParsableCommand {
             costs they were recorded with, and new prices apply from their date.
 
             Examples:
-              holysheep-ledger prices set --model gpt-4.1 --input 2.00 --cached-input 0.50 --output 8.00 \\
-                  --from 2026-12-01 --source "OpenAI pricing page, 2026-11-30"
-              holysheep-ledger prices set --kind holysheep --model deepseek-v3.2 --input 0.04 --output 0.06 \\
-                  --from 2026-12-01 --source "HolySheep invoice 2026-11"
-              holysheep-ledger prices set --model o3 --input 2 --output 8 --from 2026-12-01 --source "OpenAI" \\
-                  --holysheep-input 0.30 --holysheep-cached-input 0.30 --holysheep-output 1.20
+              holysheep-ledger prices set --model gpt-4.1 --input 2.00 \\
+                  --cached-input 0.50 --output 8.00 --from 2026-12-01 \\
+                  --source "OpenAI pricing page, 2026-11-30"
+              holysheep-ledger prices set --kind holysheep --model deepseek-v3.2 \\
+                  --input 0.04 --output 0.06 --from 2026-12-01 \\
+                  --source "HolySheep invoice 2026-11"
+              holysheep-ledger prices set --model o3 --input 2 --output 8 \\
+                  --from 2026-12-01 --source "OpenAI pricing page" \\
+                  --holysheep-input 0.30 --holysheep-output 1.20
             """)
 
     @OptionGroup var ledger: LedgerOptions

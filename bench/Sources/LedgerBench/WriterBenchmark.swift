@@ -49,7 +49,9 @@ enum WriterBenchmark {
         let path = temporaryPath("writer\(producers)")
         defer { remove(path) }
         let ledger = try LedgerDatabase(path: path)
-        let writer = try LedgerWriter(database: ledger, logger: Logger(label: "bench"))
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
+        let writer = try LedgerWriter(database: ledger, logger: logger)
         let perProducer = rows / producers
         let clock = ContinuousClock()
         let (elapsed, waits) = try await withThrowingTaskGroup(of: [Duration].self) { group in
@@ -97,7 +99,7 @@ enum WriterBenchmark {
             book = try ledger.loadPriceBook()
         }
         var db: OpaquePointer?
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK else { fatalError("open") }
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else { fatalError("open") }
         defer { sqlite3_close_v2(db) }
         sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nil, nil, nil)
         var statement: OpaquePointer?
