@@ -19,6 +19,8 @@ import Synchronization
 /// `serve` on the same file, in any process) is refused with `LedgerStoreError.writerLocked`. That is what makes
 /// `reserveCallID()` unique: ids continue from `max(call.id) + 1` and only the lock holder hands them out.
 ///
+/// WAL checkpoints run beside the writer, off the commit path (`WALCheckpointer`), so no batch waits for an fsync.
+///
 /// The price book is cached and reloaded when `PRAGMA data_version` shows another connection committed (e.g. a
 /// `prices set` from the CLI) or a price was changed through this `LedgerDatabase`.
 package final class LedgerWriter: UsageRecorder, Service {
@@ -36,6 +38,12 @@ package final class LedgerWriter: UsageRecorder, Service {
         package var commits = 0
         /// Rows committed.
         package var rows = 0
+        /// Transactions that took longer than 1 ms (a WAL checkpoint, a slow disk, a descheduled thread).
+        package var slowCommits = 0
+        /// The longest transaction, in microseconds.
+        package var longestCommitMicros: Int64 = 0
+        /// Background WAL checkpoints completed.
+        package var checkpoints = 0
     }
 
     /// What the writer has committed so far.
@@ -100,15 +108,24 @@ package final class LedgerWriter: UsageRecorder, Service {
     /// Commits queued calls until graceful shutdown (or cancellation), then drains the queue and stops.
     /// Calls recorded while draining are still committed; calls recorded after it fail with `writerStopped`.
     package func run() async throws {
+        let checkpointer = try WALCheckpointer(writer: database.writer) { _, _ in
+            self.counters.withLock { $0.checkpoints += 1 }
+        }
+        try checkpointer?.install(on: database.writer)
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await commitLoop()
+                await withTaskGroup(of: Void.self) { group in
+                    if let checkpointer { group.addTask { await checkpointer.run() } }
+                    await commitLoop()
+                    checkpointer?.finish()
+                }
             } onCancel: {
                 self.beginDraining()
             }
         } onGracefulShutdown: {
             self.beginDraining()
         }
+        checkpointer?.uninstall(from: database.writer)
         lock?.release()
         logger.info("ledger writer drained and stopped")
     }
@@ -125,6 +142,7 @@ package final class LedgerWriter: UsageRecorder, Service {
 
     private func commitLoop() async {
         var spare: [Pending] = []
+        var yielded = false
         while true {
             let (batch, stop) = state.withLock { s -> ([Pending], Bool) in
                 if !s.queue.isEmpty {
@@ -139,6 +157,14 @@ package final class LedgerWriter: UsageRecorder, Service {
                 return ([], false)
             }
             if stop { return }
+            if batch.isEmpty && !yielded {
+                // Let the producers just resumed by the last commit run (and queue their next calls) before
+                // parking: no timer, and a lone call still commits at once, but a busy writer skips a park/wake.
+                yielded = true
+                await Task.yield()
+                continue
+            }
+            yielded = false
             if batch.isEmpty {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let resumeNow = state.withLock { s -> Bool in
@@ -159,13 +185,19 @@ package final class LedgerWriter: UsageRecorder, Service {
     /// Commits a batch in one transaction; if it fails, retries each row alone so one bad row fails only its caller.
     private func commit(_ batch: [Pending]) {
         do {
+            let clock = ContinuousClock()
+            let start = clock.now
             try database.writer.write { db in
                 let book = try priceBook(db)
                 for pending in batch { try CallRecord.insert(pending.event, book: book, db: db) }
             }
+            let (seconds, attoseconds) = start.duration(to: clock.now).components
+            let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
             counters.withLock {
                 $0.commits += 1
                 $0.rows += batch.count
+                if micros > 1000 { $0.slowCommits += 1 }
+                $0.longestCommitMicros = max($0.longestCommitMicros, micros)
             }
             for pending in batch { pending.continuation.resume() }
         } catch {
@@ -186,7 +218,7 @@ package final class LedgerWriter: UsageRecorder, Service {
     }
 
     private func priceBook(_ db: Database) throws -> PriceBook {
-        let version = try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0
+        let version = try Int.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
         let local = database.priceChanges.current
         if let cached = priceCache.withLock({ $0 }), cached.dataVersion == version, cached.localChanges == local {
             return cached.book

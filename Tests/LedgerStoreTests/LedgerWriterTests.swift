@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import LedgerCore
 import LedgerStore
@@ -148,6 +149,34 @@ import Testing
         let costs = try await ledger.writer.read {
             try Int64.fetchAll($0, sql: "SELECT cost_holysheep_pusd FROM call ORDER BY id")
         }
-        #expect(costs == [100 * 320_000 + 1 * 1_280_000, 0, 3])
+        // 100 prompt tokens x 320_000 + 1 completion token x 1_280_000; then free; then 3 tokens x 1.
+        let expected: [Int64] = [33_280_000, 0, 3]
+        #expect(costs == expected)
+    }
+
+    @Test func theWALIsCheckpointedBesideTheWriterNotInsideCommits() async throws {
+        let temp = TemporaryLedgerPath("checkpoint")
+        defer { temp.remove() }
+        let ledger = try LedgerDatabase(path: temp.path)
+        let writer = try LedgerWriter(database: ledger, logger: Logger(label: "test"))
+        func mainFileSize() throws -> Int {
+            try FileManager.default.attributesOfItem(atPath: temp.path)[.size] as? Int ?? 0
+        }
+        let initialSize = try mainFileSize()
+        let clock = ContinuousClock()
+        try await withRunningWriter(writer) { writer in
+            // One call at a time: every commit appends a few pages to the WAL, crossing the checkpoint threshold.
+            var recorded = 0
+            let deadline = clock.now.advanced(by: .seconds(30))
+            while writer.statistics.checkpoints == 0 && clock.now < deadline {
+                for _ in 0..<100 { try await writer.record(Self.event(writer.reserveCallID())) }
+                recorded += 100
+            }
+            #expect(writer.statistics.checkpoints >= 1, "no checkpoint after \(recorded) commits")
+        }
+        // The rows reached the main file (copied by the checkpointer) and all are there.
+        #expect(try mainFileSize() > initialSize + 100_000)
+        let count = try await ledger.writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM call") ?? 0 }
+        #expect(count == writer.statistics.rows)
     }
 }

@@ -11,17 +11,36 @@ enum WriterBenchmark {
     static func run(_ arguments: [String]) async throws {
         var rows = 200_000
         if let i = arguments.firstIndex(of: "--rows"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) { rows = n }
+        var producerCounts = [1, 8, 64]
+        if let i = arguments.firstIndex(of: "--producers"), i + 1 < arguments.count {
+            producerCounts = arguments[i + 1].split(separator: ",").compactMap { Int($0) }
+        }
         print("writer benchmark: \(rows) call rows per run (1 producer: \(rows / 4)), WAL, synchronous=NORMAL")
-        print("mode                     rows/s      p50 wait    p99 wait    commits  rows/commit")
-        let raw = try rawSQLite(rows: rows)
-        print(pad("raw SQLite, 1 txn", 22) + pad(String(Int(raw)), 12, right: true))
-        for producers in [1, 8, 64] {
-            let result = try await writer(rows: producers == 1 ? rows / 4 : rows, producers: producers)
+        print("rows/cpu-s divides by the CPU time this process got: on a busy machine it shows what idle cores would do")
+        print("mode                    rows/s  rows/cpu-s    p50 wait    p99 wait   commits  rows/commit")
+        if !arguments.contains("--no-raw") {
+            let cpu0 = processCPUSeconds()
+            let raw = try rawSQLite(rows: rows)
+            let cpu = processCPUSeconds() - cpu0
             print(
-                pad("LedgerWriter x\(producers)", 22) + pad(String(Int(result.rowsPerSecond)), 12, right: true)
+                pad("raw SQLite, 1 txn", 18) + pad(String(Int(raw.rowsPerSecond)), 12, right: true)
+                    + pad(String(Int(Double(rows) / cpu)), 12, right: true))
+        }
+        for producers in producerCounts {
+            let n = producers == 1 ? rows / 4 : rows
+            let cpu0 = processCPUSeconds()
+            let result = try await writer(rows: n, producers: producers)
+            let cpu = processCPUSeconds() - cpu0
+            print(
+                pad("LedgerWriter x\(producers)", 18) + pad(String(Int(result.rowsPerSecond)), 12, right: true)
+                    + pad(String(Int(Double(n) / cpu)), 12, right: true)
                     + pad(micros(result.p50), 12, right: true) + pad(micros(result.p99), 12, right: true)
-                    + pad(String(result.commits), 11, right: true)
+                    + pad(String(result.commits), 10, right: true)
                     + pad(String(format: "%.1f", Double(result.rowsCommitted) / Double(max(result.commits, 1))), 13, right: true))
+            if arguments.contains("--detail") {
+                print("    p90 \(micros(result.p90))  p99.9 \(micros(result.p999))  max \(micros(result.max))  "
+                    + "commits > 1 ms: \(result.statistics.slowCommits)  longest commit: \(result.statistics.longestCommitMicros) us")
+            }
         }
     }
 
@@ -31,6 +50,10 @@ enum WriterBenchmark {
         var p99: Duration
         var commits: Int
         var rowsCommitted: Int
+        var p90: Duration
+        var p999: Duration
+        var max: Duration
+        var statistics: LedgerWriter.Statistics
     }
 
     /// A representative call: priced, with tags and a request id.
@@ -86,11 +109,13 @@ enum WriterBenchmark {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Result(
             rowsPerSecond: Double(sorted.count) / seconds, p50: sorted[sorted.count / 2],
-            p99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)], commits: writer.statistics.commits, rowsCommitted: committed)
+            p99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)], commits: writer.statistics.commits, rowsCommitted: committed,
+            p90: sorted[sorted.count * 9 / 10], p999: sorted[min(sorted.count - 1, sorted.count * 999 / 1000)],
+            max: sorted[sorted.count - 1], statistics: writer.statistics)
     }
 
     /// The same rows, the same SQL, costed the same way, with sqlite3_bind_* in one transaction: the machine's limit.
-    static func rawSQLite(rows: Int) throws -> Double {
+    static func rawSQLite(rows: Int) throws -> (rowsPerSecond: Double, ()) {
         let path = temporaryPath("raw")
         defer { remove(path) }
         let book: PriceBook
@@ -138,7 +163,14 @@ enum WriterBenchmark {
         }
         sqlite3_exec(db, "COMMIT", nil, nil, nil)
         let elapsed = start.duration(to: clock.now)
-        return Double(rows) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return (Double(rows) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18), ())
+    }
+
+    /// CPU time this process has used (all threads), in seconds.
+    static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     static func temporaryPath(_ label: String) -> String {
