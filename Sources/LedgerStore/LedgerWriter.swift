@@ -108,16 +108,25 @@ package final class LedgerWriter: UsageRecorder, Service {
     /// Commits queued calls until graceful shutdown (or cancellation), then drains the queue and stops.
     /// Calls recorded while draining are still committed; calls recorded after it fail with `writerStopped`.
     package func run() async throws {
-        let checkpointer = try WALCheckpointer(writer: database.writer) { _, _ in
-            self.counters.withLock { $0.checkpoints += 1 }
+        // Without it (in-memory ledger, or it failed to open) SQLite's automatic checkpoint stays: slower, still correct.
+        var checkpointer: WALCheckpointer?
+        do {
+            checkpointer = try WALCheckpointer(writer: database.writer) { _, _ in
+                self.counters.withLock { $0.checkpoints += 1 }
+            }
+            try checkpointer?.install(on: database.writer)
+        } catch {
+            checkpointer?.uninstall(from: database.writer)
+            checkpointer = nil
+            logger.warning("ledger WAL checkpointer unavailable; using SQLite's automatic checkpoint", metadata: ["ledger.error": "\(error)"])
         }
-        try checkpointer?.install(on: database.writer)
+        let activeCheckpointer = checkpointer
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 await withTaskGroup(of: Void.self) { group in
-                    if let checkpointer { group.addTask { await checkpointer.run() } }
+                    if let activeCheckpointer { group.addTask { await activeCheckpointer.run() } }
                     await commitLoop()
-                    checkpointer?.finish()
+                    activeCheckpointer?.finish()
                 }
             } onCancel: {
                 self.beginDraining()
@@ -125,7 +134,7 @@ package final class LedgerWriter: UsageRecorder, Service {
         } onGracefulShutdown: {
             self.beginDraining()
         }
-        checkpointer?.uninstall(from: database.writer)
+        activeCheckpointer?.uninstall(from: database.writer)
         lock?.release()
         logger.info("ledger writer drained and stopped")
     }
