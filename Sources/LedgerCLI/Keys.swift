@@ -45,7 +45,9 @@ struct KeysCreate: AsyncParsableCommand {
         let (key, secret) = try KeyStore(database: ledger.open()).create(name: name, team: team, nowMicros: nowMicros())
         let teamText = key.team.map { " (team \($0))" } ?? ""
         FileHandle.standardError.write(
-            Data("created key \(key.id) for \(key.name)\(teamText); store this secret now, it is not shown again:\n".utf8))
+            Data(
+                "created key \(key.id) for \(key.name)\(teamText); store this secret now, it is not shown again:\n".utf8
+            ))
         print(secret)
     }
 }

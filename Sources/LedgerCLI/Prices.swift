@@ -173,7 +173,8 @@ struct PricesSet: AsyncParsableCommand {
     @Option(help: "Where the price comes from (a URL, a page and date, an invoice).")
     var source: String
 
-    @Option(help: ArgumentHelp("HolySheep input price (with an official price).", valueName: "usd"), transform: parseUSD)
+    @Option(
+        help: ArgumentHelp("HolySheep input price (with an official price).", valueName: "usd"), transform: parseUSD)
     var holysheepInput: Int64?
 
     @Option(help: ArgumentHelp("HolySheep cached input price.", valueName: "usd"), transform: parseUSD)
@@ -186,7 +187,9 @@ struct PricesSet: AsyncParsableCommand {
     var noHolysheep = false
 
     func validate() throws {
-        guard let kind = ProviderKind(rawValue: kind) else { throw ValidationError("--kind must be official or holysheep") }
+        guard let kind = ProviderKind(rawValue: kind) else {
+            throw ValidationError("--kind must be official or holysheep")
+        }
         let relay = [holysheepInput, holysheepCachedInput, holysheepOutput].compactMap { $0 }.count
         if kind == .holysheep && (relay > 0 || noHolysheep) {
             throw ValidationError("--holysheep-* and --no-holysheep go with --kind official")
@@ -213,7 +216,9 @@ struct PricesSet: AsyncParsableCommand {
     func entries() throws -> [PriceBookEntry] {
         let kind = ProviderKind(rawValue: kind) ?? .official
         let price = ModelPrice(input: input, cachedInput: cachedInput ?? input, output: output)
-        var entries = [PriceBookEntry(kind: kind, model: model, price: price, effectiveFromMicros: from, source: source)]
+        var entries = [
+            PriceBookEntry(kind: kind, model: model, price: price, effectiveFromMicros: from, source: source)
+        ]
         guard kind == .official, !noHolysheep else { return entries }
         if let hInput = holysheepInput, let hOutput = holysheepOutput {
             let relay = ModelPrice(input: hInput, cachedInput: holysheepCachedInput ?? hInput, output: hOutput)

@@ -5,7 +5,7 @@ import LedgerStore
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Hidden: records synthetic calls through `LedgerWriter` and prints `ack <id>` as each commit is acknowledged.

@@ -45,7 +45,8 @@ package struct KeyStore: ClientKeyVerifier {
             return try database.writer.write { db in
                 // A 32-bit lookup prefix can collide; draw again rather than fail.
                 for _ in 0..<8 {
-                    let secret = Self.secretPrefix + SHA256.hex((0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) })
+                    let secret =
+                        Self.secretPrefix + SHA256.hex((0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) })
                     let prefix = String(secret.prefix(Self.lookupLength))
                     let taken = try Bool.fetchOne(
                         db, sql: "SELECT EXISTS (SELECT 1 FROM api_key WHERE lookup_prefix = ?)", arguments: [prefix])
@@ -75,14 +76,20 @@ package struct KeyStore: ClientKeyVerifier {
             try Row.fetchAll(
                 db,
                 sql: "SELECT id, name, team, lookup_prefix, created_at_us, revoked_at_us FROM api_key ORDER BY id"
-            ).map { Key(id: $0[0], name: $0[1], team: $0[2], lookupPrefix: $0[3], createdAtMicros: $0[4], revokedAtMicros: $0[5]) }
+            ).map {
+                Key(
+                    id: $0[0], name: $0[1], team: $0[2], lookupPrefix: $0[3], createdAtMicros: $0[4],
+                    revokedAtMicros: $0[5])
+            }
         }
     }
 
     /// Revokes a key from `nowMicros`: it fails verification from the next request on.
     package func revoke(id: Int64, nowMicros: Int64) throws {
         try database.writer.write { db in
-            guard let revoked = try Row.fetchOne(db, sql: "SELECT revoked_at_us FROM api_key WHERE id = ?", arguments: [id])
+            guard
+                let revoked = try Row.fetchOne(
+                    db, sql: "SELECT revoked_at_us FROM api_key WHERE id = ?", arguments: [id])
             else { throw LedgerStoreError.keyNotFound(id: id) }
             guard (revoked[0] as Int64?) == nil else { throw LedgerStoreError.keyAlreadyRevoked(id: id) }
             try db.execute(sql: "UPDATE api_key SET revoked_at_us = ? WHERE id = ?", arguments: [nowMicros, id])

@@ -15,12 +15,13 @@ extension LedgerDatabase {
                 var ids: [Int64] = []
                 for entry in entries {
                     try Self.validate(entry)
-                    let exists = try Bool.fetchOne(
-                        db,
-                        sql: """
-                            SELECT EXISTS (SELECT 1 FROM price
-                                WHERE provider_kind = ? AND model = ? AND effective_from_us = ?)
-                            """, arguments: [entry.kind.rawValue, entry.model, entry.effectiveFromMicros]) ?? false
+                    let exists =
+                        try Bool.fetchOne(
+                            db,
+                            sql: """
+                                SELECT EXISTS (SELECT 1 FROM price
+                                    WHERE provider_kind = ? AND model = ? AND effective_from_us = ?)
+                                """, arguments: [entry.kind.rawValue, entry.model, entry.effectiveFromMicros]) ?? false
                     if exists {
                         throw LedgerStoreError.duplicatePrice(
                             kind: entry.kind.rawValue, model: entry.model,
@@ -67,7 +68,7 @@ extension LedgerDatabase {
         if let row = existing {
             throw LedgerStoreError.invalidPriceCSV(
                 line: row.line,
-                reason: "a \(row.entry.kind.rawValue) price for \(row.entry.model) from "
+                reason: "the \(row.entry.kind.rawValue) price of \(row.entry.model) from "
                     + "\(UTCDate.isoTimestamp(micros: row.entry.effectiveFromMicros)) already exists")
         }
         // addPrices re-checks inside its transaction, so a concurrent change still cannot half-import the file.
@@ -81,7 +82,9 @@ extension LedgerDatabase {
         return book.allRows.filter { row in
             history || book.row(model: row.model, kind: row.kind, atMicros: micros) == row
         }
-        .sorted { ($0.model, $0.kind.rawValue, $0.effectiveFromMicros) < ($1.model, $1.kind.rawValue, $1.effectiveFromMicros) }
+        .sorted {
+            ($0.model, $0.kind.rawValue, $0.effectiveFromMicros) < ($1.model, $1.kind.rawValue, $1.effectiveFromMicros)
+        }
     }
 
     static func validate(_ entry: PriceBookEntry) throws {
@@ -89,7 +92,9 @@ extension LedgerDatabase {
         guard !entry.source.trimmingSpaces.isEmpty else {
             throw LedgerStoreError.invalid("every price needs a source (where the number comes from)")
         }
-        guard entry.currency == "USD" else { throw LedgerStoreError.invalid("prices are in USD (got \(entry.currency))") }
+        guard entry.currency == "USD" else {
+            throw LedgerStoreError.invalid("prices are in USD (got \(entry.currency))")
+        }
         let p = entry.price
         guard p.inputMicroUSDPerMTok >= 0, p.cachedInputMicroUSDPerMTok >= 0, p.outputMicroUSDPerMTok >= 0 else {
             throw LedgerStoreError.invalid("prices must not be negative")

@@ -34,7 +34,7 @@ package struct LedgerDatabase: Sendable {
             let pool = try DatabasePool(path: path, configuration: configuration)
             try self.init(pool)
         } catch let error as DatabaseError {
-            throw LedgerStoreError.database(error.message ?? "\(error.resultCode)")
+            throw LedgerStoreError.database("\(path): " + (error.message ?? "\(error.resultCode)"))
         }
     }
 
@@ -87,7 +87,7 @@ package struct LedgerDatabase: Sendable {
         } catch let error as DatabaseError {
             switch error.resultCode {
             case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_IOERR, .SQLITE_FULL:
-                throw LedgerStoreError.database(error.message ?? "\(error.resultCode)")
+                throw LedgerStoreError.database("\(path): " + (error.message ?? "\(error.resultCode)"))
             default:
                 throw LedgerStoreError.corrupt(path: path, detail: error.message ?? "\(error.resultCode)")
             }

@@ -36,7 +36,7 @@ package enum LedgerStoreError: Error, Sendable, Equatable, CustomStringConvertib
             case .writerStopped: "the ledger writer has stopped; the call was not recorded"
             case .invalidPriceCSV(let line, let reason): "line \(line): \(reason); no price was imported"
             case .duplicatePrice(let kind, let model, let from):
-                "a \(kind) price for \(model) effective from \(from) already exists"
+                "the \(kind) price of \(model) from \(from) already exists (history is never overwritten)"
             case .invalid(let message): message
             case .keyNotFound(let id): "no client key with id \(id)"
             case .keyAlreadyRevoked(let id): "client key \(id) is already revoked"

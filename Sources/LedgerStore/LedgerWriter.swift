@@ -118,7 +118,9 @@ package final class LedgerWriter: UsageRecorder, Service {
         } catch {
             checkpointer?.uninstall(from: database.writer)
             checkpointer = nil
-            logger.warning("ledger WAL checkpointer unavailable; using SQLite's automatic checkpoint", metadata: ["ledger.error": "\(error)"])
+            logger.warning(
+                "ledger WAL checkpointer unavailable; using SQLite's automatic checkpoint",
+                metadata: ["ledger.error": "\(error)"])
         }
         let activeCheckpointer = checkpointer
         await withGracefulShutdownHandler {
@@ -210,10 +212,13 @@ package final class LedgerWriter: UsageRecorder, Service {
             }
             for pending in batch { pending.continuation.resume() }
         } catch {
-            logger.error("ledger batch commit failed; retrying its rows one by one", metadata: ["ledger.batch.size": "\(batch.count)", "ledger.error": "\(error)"])
+            logger.error(
+                "ledger batch commit failed; retrying its rows one by one",
+                metadata: ["ledger.batch.size": "\(batch.count)", "ledger.error": "\(error)"])
             for pending in batch {
                 do {
-                    try database.writer.write { db in try CallRecord.insert(pending.event, book: priceBook(db), db: db) }
+                    try database.writer.write { db in try CallRecord.insert(pending.event, book: priceBook(db), db: db)
+                    }
                     counters.withLock {
                         $0.commits += 1
                         $0.rows += 1
@@ -238,7 +243,9 @@ package final class LedgerWriter: UsageRecorder, Service {
     }
 
     private static func storeError(_ error: any Error) -> any Error {
-        if let error = error as? DatabaseError { return LedgerStoreError.database(error.message ?? "\(error.resultCode)") }
+        if let error = error as? DatabaseError {
+            return LedgerStoreError.database(error.message ?? "\(error.resultCode)")
+        }
         return error
     }
 }

@@ -9,7 +9,9 @@ package import LedgerCore
 /// Amounts parse exactly (`CostCalculator.microUSD(parsing:)`: at most six decimals, never rounded); dates are
 /// `YYYY-MM-DD` (UTC midnight) or `YYYY-MM-DDTHH:MM:SSZ`. Fields may be double-quoted (RFC 4180) to hold commas.
 package enum PriceCSV {
-    package static let header = ["provider_kind", "model", "input", "cached_input", "output", "effective_from", "source"]
+    package static let header = [
+        "provider_kind", "model", "input", "cached_input", "output", "effective_from", "source",
+    ]
 
     /// One parsed row and its 1-based line number in the file.
     package struct Line: Sendable, Hashable {
@@ -45,7 +47,9 @@ package enum PriceCSV {
             result.append(Line(line: number, entry: entry))
         }
         guard sawHeader else { throw LedgerStoreError.invalidPriceCSV(line: 1, reason: "the file is empty") }
-        guard !result.isEmpty else { throw LedgerStoreError.invalidPriceCSV(line: 2, reason: "the file has no price rows") }
+        guard !result.isEmpty else {
+            throw LedgerStoreError.invalidPriceCSV(line: 2, reason: "the file has no price rows")
+        }
         return result
     }
 

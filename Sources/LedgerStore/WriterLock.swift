@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// An advisory `flock` on `<db>-writer.lock`, held by the one `LedgerWriter` of a ledger file.
 ///
@@ -26,7 +27,12 @@ final class WriterLock: Sendable {
 
     /// Releases the lock (idempotent).
     func release() {
-        if let fd = descriptor.withLock({ d -> Int32? in defer { d = nil }; return d }) { close(fd) }
+        if let fd = descriptor.withLock({ d -> Int32? in
+            defer { d = nil }
+            return d
+        }) {
+            close(fd)
+        }
     }
 
     deinit { release() }

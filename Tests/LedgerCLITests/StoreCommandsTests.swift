@@ -28,12 +28,24 @@ import Testing
     }
 
     @Test(arguments: [
-        ["prices", "set", "--model", "m", "--input", "1.2345678", "--output", "1", "--from", "2026-12-01", "--source", "s"],
+        [
+            "prices", "set", "--model", "m", "--input", "1.2345678", "--output", "1", "--from", "2026-12-01",
+            "--source", "s",
+        ],
         ["prices", "set", "--model", "m", "--input", "1", "--output", "1", "--from", "2026-12-32", "--source", "s"],
         ["prices", "set", "--model", "m", "--input", "1", "--output", "-1", "--from", "2026-12-01", "--source", "s"],
-        ["prices", "set", "--kind", "retail", "--model", "m", "--input", "1", "--output", "1", "--from", "2026-12-01", "--source", "s"],
-        ["prices", "set", "--kind", "holysheep", "--model", "m", "--input", "1", "--output", "1", "--from", "2026-12-01", "--source", "s", "--holysheep-output", "1"],
-        ["prices", "set", "--model", "m", "--input", "1", "--output", "1", "--from", "2026-12-01", "--source", "s", "--holysheep-input", "1"],
+        [
+            "prices", "set", "--kind", "retail", "--model", "m", "--input", "1", "--output", "1", "--from",
+            "2026-12-01", "--source", "s",
+        ],
+        [
+            "prices", "set", "--kind", "holysheep", "--model", "m", "--input", "1", "--output", "1", "--from",
+            "2026-12-01", "--source", "s", "--holysheep-output", "1",
+        ],
+        [
+            "prices", "set", "--model", "m", "--input", "1", "--output", "1", "--from", "2026-12-01", "--source", "s",
+            "--holysheep-input", "1",
+        ],
         ["prices", "list", "--at", "yesterday"],
         ["keys", "create", "--team", "t"],
         ["keys", "revoke", "three"],
@@ -56,13 +68,17 @@ import Testing
     }
 
     @Test func explicitHolySheepPricesOrNoHolySheepOverrideTheDerivedRow() throws {
-        let base = ["prices", "set", "--model", "m", "--input", "2", "--output", "8", "--from", "2026-12-01", "--source", "s"]
+        let base = [
+            "prices", "set", "--model", "m", "--input", "2", "--output", "8", "--from", "2026-12-01", "--source", "s",
+        ]
         let given = try #require(
-            try HolysheepLedger.parseAsRoot(base + ["--holysheep-input", "0.3", "--holysheep-output", "1.1"]) as? PricesSet)
+            try HolysheepLedger.parseAsRoot(base + ["--holysheep-input", "0.3", "--holysheep-output", "1.1"])
+                as? PricesSet)
         #expect(try given.entries()[1].price == ModelPrice(input: 300_000, cachedInput: 300_000, output: 1_100_000))
         let none = try #require(try HolysheepLedger.parseAsRoot(base + ["--no-holysheep"]) as? PricesSet)
         #expect(try none.entries().count == 1)
-        let relayOnly = try #require(try HolysheepLedger.parseAsRoot(["prices", "set", "--kind", "holysheep"] + base.dropFirst(2)) as? PricesSet)
+        let relayOnly = try #require(
+            try HolysheepLedger.parseAsRoot(["prices", "set", "--kind", "holysheep"] + base.dropFirst(2)) as? PricesSet)
         #expect(try relayOnly.entries().map(\.kind) == [.holysheep])
     }
 

@@ -27,7 +27,9 @@ import Testing
         try makeLedger(temp)
         for _ in 0..<2 {
             let ledger = try LedgerDatabase(path: temp.path)
-            let applied = try ledger.writer.read { try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations") }
+            let applied = try ledger.writer.read {
+                try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations")
+            }
             #expect(applied == ["0001_ledger", "0002_default_prices"])
             let prices = try ledger.writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM price") }
             #expect(prices == DefaultPrices.entries.count)
@@ -88,7 +90,8 @@ import Testing
 
     @Test func refusalMessagesAreOneLine() {
         let errors: [LedgerStoreError] = [
-            .notSQLite(path: "/x"), .corrupt(path: "/x", detail: "a\nb"), .newerSchema(path: "/x", unknownMigrations: ["9"]),
+            .notSQLite(path: "/x"), .corrupt(path: "/x", detail: "a\nb"),
+            .newerSchema(path: "/x", unknownMigrations: ["9"]),
             .database("near \"SELECT\nFROM\": syntax error"),
         ]
         for error in errors { #expect(!error.description.contains("\n")) }

@@ -137,12 +137,20 @@ import Testing
             // Another connection (as `prices set` in another process would) adds a price for the same day.
             let cli = try LedgerDatabase(path: temp.path)
             try cli.addPrices(
-                [PriceBookEntry(kind: .holysheep, model: "gpt-4.1", price: ModelPrice(input: 0, cachedInput: 0, output: 0), effectiveFromMicros: dec1, source: "free day")],
+                [
+                    PriceBookEntry(
+                        kind: .holysheep, model: "gpt-4.1", price: ModelPrice(input: 0, cachedInput: 0, output: 0),
+                        effectiveFromMicros: dec1, source: "free day")
+                ],
                 nowMicros: 1)
             try await writer.record(Self.event(writer.reserveCallID(), at: dec1))
             // And a price changed through the writer's own database value.
             try ledger.addPrices(
-                [PriceBookEntry(kind: .holysheep, model: "gpt-4.1", price: ModelPrice(input: 0, cachedInput: 0, output: 1), effectiveFromMicros: dec1 + 1, source: "one")],
+                [
+                    PriceBookEntry(
+                        kind: .holysheep, model: "gpt-4.1", price: ModelPrice(input: 0, cachedInput: 0, output: 1),
+                        effectiveFromMicros: dec1 + 1, source: "one")
+                ],
                 nowMicros: 2)
             try await writer.record(Self.event(writer.reserveCallID(), at: dec1 + 1))
         }

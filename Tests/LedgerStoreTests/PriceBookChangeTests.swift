@@ -28,9 +28,15 @@ import Testing
             """
         try ledger.importPrices(csv: csv, nowMicros: 1)
         let book = try ledger.loadPriceBook()
-        #expect(book.price(model: "gpt-5", kind: .official, atMicros: Self.dec1) == ModelPrice(input: 1_250_000, cachedInput: 125_000, output: 10_000_000))
-        #expect(book.price(model: "gpt-5", kind: .holysheep, atMicros: Self.dec1) == ModelPrice(input: 200_000, cachedInput: 20_000, output: 1_600_000))
-        #expect(book.row(model: "gpt-5", kind: .official, atMicros: Self.dec1)?.source == "OpenAI pricing, \"GPT-5\", 2026-11-30")
+        #expect(
+            book.price(model: "gpt-5", kind: .official, atMicros: Self.dec1)
+                == ModelPrice(input: 1_250_000, cachedInput: 125_000, output: 10_000_000))
+        #expect(
+            book.price(model: "gpt-5", kind: .holysheep, atMicros: Self.dec1)
+                == ModelPrice(input: 200_000, cachedInput: 20_000, output: 1_600_000))
+        #expect(
+            book.row(model: "gpt-5", kind: .official, atMicros: Self.dec1)?.source
+                == "OpenAI pricing, \"GPT-5\", 2026-11-30")
         #expect(book.price(model: "gpt-5", kind: .official, atMicros: Self.dec1 - 1) == nil)
     }
 
@@ -75,7 +81,9 @@ import Testing
                     effectiveFromMicros: Self.dec1, source: "test")
             ], nowMicros: 2)
         // A call started before the change is still costed at the old price; one after at the new.
-        try ledger.insert([Self.call(id: 2, model: "gpt-4.1", at: before), Self.call(id: 3, model: "gpt-4.1", at: Self.dec1)])
+        try ledger.insert([
+            Self.call(id: 2, model: "gpt-4.1", at: before), Self.call(id: 3, model: "gpt-4.1", at: Self.dec1),
+        ])
         let costs = try ledger.writer.read {
             try Int64.fetchAll($0, sql: "SELECT cost_holysheep_pusd FROM call ORDER BY id")
         }
@@ -83,7 +91,11 @@ import Testing
         #expect(costs == [1_280_000_000_000, 1_280_000_000_000, 1_000_000_000_000])
         #expect(throws: LedgerStoreError.self) {
             try ledger.addPrices(
-                [PriceBookEntry(kind: .holysheep, model: "gpt-4.1", price: ModelPrice(input: 1, cachedInput: 1, output: 1), effectiveFromMicros: Self.dec1, source: "again")],
+                [
+                    PriceBookEntry(
+                        kind: .holysheep, model: "gpt-4.1", price: ModelPrice(input: 1, cachedInput: 1, output: 1),
+                        effectiveFromMicros: Self.dec1, source: "again")
+                ],
                 nowMicros: 3)
         }
     }
@@ -102,13 +114,18 @@ import Testing
     @Test func pricesInEffectListOneRowPerListAndModel() throws {
         let ledger = try LedgerDatabase(DatabaseQueue())
         try ledger.addPrices(
-            [PriceBookEntry(kind: .official, model: "gpt-4.1", price: ModelPrice(input: 1, cachedInput: 1, output: 1), effectiveFromMicros: Self.dec1, source: "new")],
+            [
+                PriceBookEntry(
+                    kind: .official, model: "gpt-4.1", price: ModelPrice(input: 1, cachedInput: 1, output: 1),
+                    effectiveFromMicros: Self.dec1, source: "new")
+            ],
             nowMicros: 1)
         let now = try ledger.prices(atMicros: Self.dec1)
         #expect(now.count == DefaultPrices.entries.count)
         #expect(now.first { $0.model == "gpt-4.1" && $0.kind == .official }?.source == "new")
         let earlier = try ledger.prices(atMicros: Self.dec1 - 1)
-        #expect(earlier.first { $0.model == "gpt-4.1" && $0.kind == .official }?.price.outputMicroUSDPerMTok == 8_000_000)
+        #expect(
+            earlier.first { $0.model == "gpt-4.1" && $0.kind == .official }?.price.outputMicroUSDPerMTok == 8_000_000)
         #expect(try ledger.prices(atMicros: 0, history: true).count == DefaultPrices.entries.count + 1)
     }
 }

@@ -10,13 +10,16 @@ import Logging
 enum WriterBenchmark {
     static func run(_ arguments: [String]) async throws {
         var rows = 200_000
-        if let i = arguments.firstIndex(of: "--rows"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) { rows = n }
+        if let i = arguments.firstIndex(of: "--rows"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) {
+            rows = n
+        }
         var producerCounts = [1, 8, 64]
         if let i = arguments.firstIndex(of: "--producers"), i + 1 < arguments.count {
             producerCounts = arguments[i + 1].split(separator: ",").compactMap { Int($0) }
         }
         print("writer benchmark: \(rows) call rows per run (1 producer: \(rows / 4)), WAL, synchronous=NORMAL")
-        print("rows/cpu-s divides by the CPU time this process got: on a busy machine it shows what idle cores would do")
+        print(
+            "rows/cpu-s divides by the CPU time this process got: on a busy machine it shows what idle cores would do")
         print("mode                    rows/s  rows/cpu-s    p50 wait    p99 wait   commits  rows/commit")
         if !arguments.contains("--no-raw") {
             let cpu0 = processCPUSeconds()
@@ -36,10 +39,14 @@ enum WriterBenchmark {
                     + pad(String(Int(Double(n) / cpu)), 12, right: true)
                     + pad(micros(result.p50), 12, right: true) + pad(micros(result.p99), 12, right: true)
                     + pad(String(result.commits), 10, right: true)
-                    + pad(String(format: "%.1f", Double(result.rowsCommitted) / Double(max(result.commits, 1))), 13, right: true))
+                    + pad(
+                        String(format: "%.1f", Double(result.rowsCommitted) / Double(max(result.commits, 1))), 13,
+                        right: true))
             if arguments.contains("--detail") {
-                print("    p90 \(micros(result.p90))  p99.9 \(micros(result.p999))  max \(micros(result.max))  "
-                    + "commits > 1 ms: \(result.statistics.slowCommits)  longest commit: \(result.statistics.longestCommitMicros) us")
+                print(
+                    "    p90 \(micros(result.p90))  p99.9 \(micros(result.p999))  max \(micros(result.max))  "
+                        + "commits > 1 ms: \(result.statistics.slowCommits)  longest commit: \(result.statistics.longestCommitMicros) us"
+                )
             }
         }
     }
@@ -109,7 +116,8 @@ enum WriterBenchmark {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         return Result(
             rowsPerSecond: Double(sorted.count) / seconds, p50: sorted[sorted.count / 2],
-            p99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)], commits: writer.statistics.commits, rowsCommitted: committed,
+            p99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)], commits: writer.statistics.commits,
+            rowsCommitted: committed,
             p90: sorted[sorted.count * 9 / 10], p999: sorted[min(sorted.count - 1, sorted.count * 999 / 1000)],
             max: sorted[sorted.count - 1], statistics: writer.statistics)
     }
@@ -124,16 +132,24 @@ enum WriterBenchmark {
             book = try ledger.loadPriceBook()
         }
         var db: OpaquePointer?
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else { fatalError("open") }
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nil) == SQLITE_OK else {
+            fatalError("open")
+        }
         defer { sqlite3_close_v2(db) }
         sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL", nil, nil, nil)
         var statement: OpaquePointer?
-        guard sqlite3_prepare_v3(db, CallRecord.insertSQL, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK
+        guard
+            sqlite3_prepare_v3(db, CallRecord.insertSQL, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+                == SQLITE_OK
         else { fatalError(String(cString: sqlite3_errmsg(db))) }
         defer { sqlite3_finalize(statement) }
         let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
         func text(_ index: Int32, _ value: String?) {
-            if let value { sqlite3_bind_text(statement, index, value, -1, transient) } else { sqlite3_bind_null(statement, index) }
+            if let value {
+                sqlite3_bind_text(statement, index, value, -1, transient)
+            } else {
+                sqlite3_bind_null(statement, index)
+            }
         }
         func int(_ index: Int32, _ value: Int64?) {
             if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
@@ -148,16 +164,41 @@ enum WriterBenchmark {
             let relay = book.row(model: "gpt-4.1", kind: .holysheep, atMicros: e.startedAtMicros)!
             let o = Int64(try CostCalculator.cost(for: u, price: official.price).picoUSD)
             let h = Int64(try CostCalculator.cost(for: u, price: relay.price).picoUSD)
-            int(1, e.id); int(2, e.startedAtMicros); int(3, e.finishedAtMicros)
-            int(4, Int64(BillingMonth(containing: e.startedAtMicros).code)); text(5, e.endpoint)
-            text(6, e.requestedModel); text(7, e.model); text(8, e.provider); text(9, e.providerKind?.rawValue)
-            int(10, e.stream ? 1 : 0); text(11, e.status.rawValue); int(12, e.httpStatus.map(Int64.init))
-            text(13, e.errorType); int(14, Int64(e.attempts)); int(15, e.fallbackUsed ? 1 : 0)
-            int(16, u.promptTokens); int(17, u.cachedPromptTokens); int(18, u.completionTokens)
-            int(19, u.reasoningTokens); text(20, "upstream"); int(21, e.latencyMicros); int(22, e.upstreamLatencyMicros)
-            int(23, e.timeToFirstTokenMicros); int(24, e.queueWaitMicros); int(25, e.inflightAtAdmission.map(Int64.init))
-            int(26, e.keyID); text(27, e.team); text(28, e.tags); text(29, e.upstreamRequestID); text(30, "priced")
-            int(31, official.id); int(32, relay.id); int(33, h); int(34, o); int(35, h)
+            int(1, e.id)
+            int(2, e.startedAtMicros)
+            int(3, e.finishedAtMicros)
+            int(4, Int64(BillingMonth(containing: e.startedAtMicros).code))
+            text(5, e.endpoint)
+            text(6, e.requestedModel)
+            text(7, e.model)
+            text(8, e.provider)
+            text(9, e.providerKind?.rawValue)
+            int(10, e.stream ? 1 : 0)
+            text(11, e.status.rawValue)
+            int(12, e.httpStatus.map(Int64.init))
+            text(13, e.errorType)
+            int(14, Int64(e.attempts))
+            int(15, e.fallbackUsed ? 1 : 0)
+            int(16, u.promptTokens)
+            int(17, u.cachedPromptTokens)
+            int(18, u.completionTokens)
+            int(19, u.reasoningTokens)
+            text(20, "upstream")
+            int(21, e.latencyMicros)
+            int(22, e.upstreamLatencyMicros)
+            int(23, e.timeToFirstTokenMicros)
+            int(24, e.queueWaitMicros)
+            int(25, e.inflightAtAdmission.map(Int64.init))
+            int(26, e.keyID)
+            text(27, e.team)
+            text(28, e.tags)
+            text(29, e.upstreamRequestID)
+            text(30, "priced")
+            int(31, official.id)
+            int(32, relay.id)
+            int(33, h)
+            int(34, o)
+            int(35, h)
             guard sqlite3_step(statement) == SQLITE_DONE else { fatalError(String(cString: sqlite3_errmsg(db))) }
             sqlite3_reset(statement)
         }
@@ -174,11 +215,15 @@ enum WriterBenchmark {
     }
 
     static func temporaryPath(_ label: String) -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("ledger-bench-\(label)-\(UUID().uuidString).sqlite").path
+        FileManager.default.temporaryDirectory.appendingPathComponent(
+            "ledger-bench-\(label)-\(UUID().uuidString).sqlite"
+        ).path
     }
 
     static func remove(_ path: String) {
-        for suffix in ["", "-wal", "-shm", "-writer.lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        for suffix in ["", "-wal", "-shm", "-writer.lock"] {
+            try? FileManager.default.removeItem(atPath: path + suffix)
+        }
     }
 
     static func micros(_ d: Duration) -> String {

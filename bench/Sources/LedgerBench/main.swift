@@ -1,11 +1,11 @@
 // ledger-bench: benchmarks that print numbers (bench/README.md). Never timed tests.
 // Add a benchmark as its own file with a `run(_ arguments: [String]) async throws` and one line below.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let benchmarks: [(name: String, summary: String, run: ([String]) async throws -> Void)] = [
-    ("writer", "LedgerWriter group commit at 1, 8, 64 producers vs raw SQLite inserts", WriterBenchmark.run),
+    ("writer", "LedgerWriter group commit at 1, 8, 64 producers vs raw SQLite inserts", WriterBenchmark.run)
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
