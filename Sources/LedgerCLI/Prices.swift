@@ -56,14 +56,20 @@ struct PricesList: AsyncParsableCommand {
         commandName: "list",
         abstract: "List the prices in effect at a date (default: now).",
         discussion: """
-            Prints one row per list and model, tab-separated: list, model, input, cached_input, output (USD per \
-            million tokens, exact), effective_from, source.
+            Prints one row per list and model: list, model, input, cached_input, output (USD per million tokens, \
+            exact), effective_from, source. --format csv prints the `prices import` format, so a price book can be \
+            exported, edited and imported elsewhere.
 
             Examples:
               holysheep-ledger prices list
               holysheep-ledger prices list --at 2026-11-01
-              holysheep-ledger prices list --history
+              holysheep-ledger prices list --history --format csv > prices.csv
             """)
+
+    /// How the list is printed.
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case table, csv
+    }
 
     @OptionGroup var ledger: LedgerOptions
 
@@ -73,18 +79,44 @@ struct PricesList: AsyncParsableCommand {
     @Flag(help: "Show every row, past and future, instead of those in effect.")
     var history = false
 
+    @Option(help: "table (tab-separated, the default) or csv (the import format).")
+    var format = Format.table
+
     func run() async throws {
         let rows = try ledger.open().prices(atMicros: at ?? nowMicros(), history: history)
-        print(["list", "model", "input", "cached_input", "output", "effective_from", "source"].joined(separator: "\t"))
+        print(Self.render(rows, format: format), terminator: "")
+    }
+
+    /// The rows as text: tab-separated with a header, or the CSV of `prices import`.
+    static func render(_ rows: [PriceBook.Row], format: Format) -> String {
+        var out = ""
+        switch format {
+        case .table:
+            out +=
+                ["list", "model", "input", "cached_input", "output", "effective_from", "source"]
+                .joined(separator: "\t") + "\n"
+        case .csv:
+            out += PriceCSV.header.joined(separator: ",") + "\n"
+        }
         for row in rows {
             let p = row.price
-            print(
-                [
-                    row.kind.rawValue, row.model, formatUSD(micros: p.inputMicroUSDPerMTok),
-                    formatUSD(micros: p.cachedInputMicroUSDPerMTok), formatUSD(micros: p.outputMicroUSDPerMTok),
-                    UTCDate.isoTimestamp(micros: row.effectiveFromMicros), row.source,
-                ].joined(separator: "\t"))
+            let fields = [
+                row.kind.rawValue, row.model, formatUSD(micros: p.inputMicroUSDPerMTok),
+                formatUSD(micros: p.cachedInputMicroUSDPerMTok), formatUSD(micros: p.outputMicroUSDPerMTok),
+                UTCDate.isoTimestamp(micros: row.effectiveFromMicros), row.source,
+            ]
+            switch format {
+            case .table: out += fields.joined(separator: "\t") + "\n"
+            case .csv: out += fields.map(csvField).joined(separator: ",") + "\n"
+            }
         }
+        return out
+    }
+
+    /// Quotes a CSV field when it holds a comma, a quote or a line break (RFC 4180).
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }
 

@@ -104,4 +104,28 @@ import Testing
         #expect(formatUSD(micros: 67_200) == "0.0672")
         #expect(formatUSD(micros: 1) == "0.000001")
     }
+
+    @Test func pricesListAsCSVImportsBackIntoAnotherLedgerUnchanged() throws {
+        let (a, b) = (TemporaryLedgerPath("csv-a"), TemporaryLedgerPath("csv-b"))
+        defer {
+            a.remove()
+            b.remove()
+        }
+        let source = try LedgerDatabase(path: a.path)
+        try source.addPrices(
+            [
+                PriceBookEntry(
+                    kind: .official, model: "gpt-5",
+                    price: ModelPrice(input: 1_250_000, cachedInput: 125_000, output: 10_000_000),
+                    effectiveFromMicros: 1_764_547_200_000_000, source: "OpenAI pricing, \"GPT-5\", 2026-11-30")
+            ], nowMicros: 1)
+        let rows = try source.prices(atMicros: 0, history: true)
+        let csv = PricesList.render(rows.filter { $0.model == "gpt-5" }, format: .csv)
+        let target = try LedgerDatabase(path: b.path)
+        try target.importPrices(csv: csv, nowMicros: 2)
+        let imported = try target.prices(atMicros: 0, history: true).filter { $0.model == "gpt-5" }
+        #expect(imported.map(\.price) == rows.filter { $0.model == "gpt-5" }.map(\.price))
+        #expect(imported.map(\.source) == ["OpenAI pricing, \"GPT-5\", 2026-11-30"])
+        #expect(imported.map(\.effectiveFromMicros) == [1_764_547_200_000_000])
+    }
 }
