@@ -42,8 +42,7 @@ package struct LedgerDatabase: Sendable {
     package init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
         self.priceChanges = PriceChangeCounter()
-        let unknown = try writer.read { try Self.unknownMigrations($0) }
-        guard unknown.isEmpty else { throw LedgerStoreError.newerSchema(path: writer.path, unknownMigrations: unknown) }
+        try writer.read { try Self.checkIsLedger($0, path: writer.path) }
         // Each migration runs in its own transaction, once (GRDB records it in grdb_migrations).
         try LedgerMigrations.migrator.migrate(writer)
     }
@@ -79,10 +78,7 @@ package struct LedgerDatabase: Sendable {
                 } else {
                     _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master")
                 }
-                let unknown = try unknownMigrations(db)
-                guard unknown.isEmpty else {
-                    throw LedgerStoreError.newerSchema(path: path, unknownMigrations: unknown)
-                }
+                try checkIsLedger(db, path: path)
             }
         } catch let error as DatabaseError {
             switch error.resultCode {
@@ -92,6 +88,18 @@ package struct LedgerDatabase: Sendable {
                 throw LedgerStoreError.corrupt(path: path, detail: error.message ?? "\(error.resultCode)")
             }
         }
+    }
+
+    /// Refuses a database that another program made (tables but no ledger migrations) or a newer binary migrated.
+    static func checkIsLedger(_ db: Database, path: String) throws {
+        if try !db.tableExists("grdb_migrations") {
+            let tables = try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            guard tables == 0 else { throw LedgerStoreError.notALedger(path: path) }
+            return
+        }
+        let unknown = try unknownMigrations(db)
+        guard unknown.isEmpty else { throw LedgerStoreError.newerSchema(path: path, unknownMigrations: unknown) }
     }
 
     /// Applied migrations this binary does not know (a newer binary ran them).

@@ -2,6 +2,8 @@
 package enum LedgerStoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The file exists but does not start with the SQLite header: it was left untouched.
     case notSQLite(path: String)
+    /// The file is a SQLite database of something else (tables, but no ledger migrations): it was left untouched.
+    case notALedger(path: String)
     /// SQLite's integrity check failed (or SQLite could not read the file): it was left untouched.
     case corrupt(path: String, detail: String)
     /// The ledger has migrations this binary does not know: a newer holysheep-ledger made it.
@@ -27,6 +29,8 @@ package enum LedgerStoreError: Error, Sendable, Equatable, CustomStringConvertib
         let text =
             switch self {
             case .notSQLite(let path): "\(path) is not a SQLite ledger file (no SQLite header); left untouched"
+            case .notALedger(let path):
+                "\(path) is a SQLite database but not a holysheep-ledger ledger; left untouched"
             case .corrupt(let path, let detail): "\(path) is corrupt (\(detail)); left untouched"
             case .newerSchema(let path, let unknown):
                 "\(path) was created by a newer holysheep-ledger (unknown migrations: "

@@ -88,6 +88,27 @@ import Testing
         #expect(try digest(temp.path) == before)
     }
 
+    @Test func anotherProgramsSQLiteDatabaseIsRefusedAndUntouched() throws {
+        let temp = TemporaryLedgerPath("foreign")
+        defer { temp.remove() }
+        do {
+            let queue = try DatabaseQueue(path: temp.path)
+            try queue.write { try $0.execute(sql: "CREATE TABLE invoice (id INTEGER PRIMARY KEY, total TEXT)") }
+            try queue.close()
+        }
+        let before = try digest(temp.path)
+        #expect(throws: LedgerStoreError.notALedger(path: temp.path)) { try LedgerDatabase(path: temp.path) }
+        #expect(try digest(temp.path) == before)
+    }
+
+    @Test func anEmptyFileBecomesALedger() throws {
+        let temp = TemporaryLedgerPath("empty")
+        defer { temp.remove() }
+        FileManager.default.createFile(atPath: temp.path, contents: Data())
+        let ledger = try LedgerDatabase(path: temp.path)
+        #expect(try ledger.loadPriceBook().models.contains("gpt-4.1"))
+    }
+
     @Test func refusalMessagesAreOneLine() {
         let errors: [LedgerStoreError] = [
             .notSQLite(path: "/x"), .corrupt(path: "/x", detail: "a\nb"),
