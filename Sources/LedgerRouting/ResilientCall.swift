@@ -55,6 +55,9 @@ package struct ResilientCallResult<Response: Sendable>: Sendable {
     package var queueWait: Duration
     /// In-flight upstream calls when the first attempt was admitted (the ledger's `inflight_at_admission`).
     package var inFlightAtAdmission: Int?
+    /// The successful attempt's pool slot, still held, when `run` was asked to keep it (a streamed reply that
+    /// continues after `run` returns). Hand it back with ``ResilientCall/finish(_:)`` when the reply is done.
+    package var lease: PoolLease?
     package var trail: [AttemptRecord]
 
     package var succeeded: Bool { error == nil }
@@ -91,15 +94,19 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
     ///   - chain: the model's providers, primary first (``RoutingConfiguration/chain(for:)``).
     ///   - priority: the request's queue priority for pool slots.
     ///   - model: for the diagnosis of an empty chain.
+    ///   - holdLeaseOnSuccess: keep the successful attempt's pool slot in ``ResilientCallResult/lease`` instead of
+    ///     releasing it when `attempt` returns, so a reply that keeps streaming after `run` still counts against the
+    ///     limits. The caller must then call ``finish(_:)`` (in a `defer`) when the reply is done.
     ///   - attempt: makes one upstream request. Throwing `CancellationError` (client gone) ends the call as
     ///     ``RoutingError/cancelled``; any other thrown error ends it as unreachable, without retry.
     package func run<Response: Sendable>(
         chain: [ProviderEndpoint], priority: RequestPriority = .normal, model: String = "",
+        holdLeaseOnSuccess: Bool = false,
         attempt: (ProviderEndpoint, AttemptContext) async throws -> AttemptOutcome<Response>
     ) async -> ResilientCallResult<Response> {
         var result = ResilientCallResult<Response>(
             response: nil, provider: nil, attempts: 0, fallbackUsed: false, error: nil, queueWait: .zero,
-            inFlightAtAdmission: nil, trail: []
+            inFlightAtAdmission: nil, lease: nil, trail: []
         )
         guard let first = chain.first else {
             result.error = .emptyChain(model: model)
@@ -159,7 +166,11 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
                     )
                     return result
                 }
-                if let lease { pool?.release(lease) }
+                if case .success = outcome, holdLeaseOnSuccess {
+                    result.lease = lease
+                } else if let lease {
+                    pool?.release(lease)
+                }
 
                 switch outcome {
                 case .success(let response):
@@ -226,6 +237,11 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
             result.error = .circuitOpen(providers: skipped, retryAfter: waits.min() ?? .seconds(1))
         }
         return result
+    }
+
+    /// Hands back the slot a successful call kept with `holdLeaseOnSuccess` (harmless otherwise or twice).
+    package func finish<Response>(_ result: ResilientCallResult<Response>) {
+        if let lease = result.lease { pool?.release(lease) }
     }
 
     /// Failures that count against a provider's circuit: it is down, overloaded, slow or garbled. A 4xx other than

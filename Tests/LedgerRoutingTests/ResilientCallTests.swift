@@ -212,4 +212,18 @@ import Testing
         #expect(upstream.calls.isEmpty)
         pool.release(holder)
     }
+
+    @Test func aStreamedReplyKeepsItsSlotUntilFinished() async throws {
+        let pool = PriorityPool(policy: PoolPolicy(maxConcurrent: 1, maxQueued: 0), clock: clock)
+        let upstream = ScriptedUpstream(["holysheep": [.ok("stream")]])
+        let call = caller(pool: pool)
+        let result = await call.run(chain: chain, holdLeaseOnSuccess: true, attempt: upstream.attempt)
+        let lease = try #require(result.lease)
+        #expect(lease.provider == "holysheep")
+        #expect(pool.snapshot().inFlight == 1)
+        let refused = await call.run(chain: chain, attempt: upstream.attempt)
+        #expect(refused.error?.httpStatus == 429)
+        call.finish(result)
+        #expect(pool.snapshot().inFlight == 0)
+    }
 }

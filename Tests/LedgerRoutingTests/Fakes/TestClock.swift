@@ -89,11 +89,19 @@ final class TestClock: Clock, Sendable {
     }
 }
 
-/// Yields until `condition` holds; fails the wait (returns false) after many turns instead of hanging.
+/// Yields until `condition` holds; gives up (returns false) after 10 s of real time instead of hanging. Only waits
+/// for other tasks to reach a state, never for simulated time.
 func eventually(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<100_000 {
+    let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+    var turns = 0
+    while ContinuousClock.now < deadline {
         if condition() { return true }
-        await Task.yield()
+        turns += 1
+        if turns % 1000 == 0 {
+            try? await Task.sleep(for: .milliseconds(1))
+        } else {
+            await Task.yield()
+        }
     }
     return condition()
 }
