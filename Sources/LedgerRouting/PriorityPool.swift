@@ -164,7 +164,8 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
 
     /// Runs `body` holding a slot, and always hands the slot back.
     package func withLease<T>(
-        provider: String, priority: RequestPriority, _ body: (PoolLease) async throws -> T
+        provider: String, priority: RequestPriority, isolation: isolated (any Actor)? = #isolation,
+        _ body: (PoolLease) async throws -> T
     ) async throws -> T {
         let lease = try await acquire(provider: provider, priority: priority)
         defer { release(lease) }

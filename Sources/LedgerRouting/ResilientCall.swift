@@ -97,11 +97,12 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
     ///   - holdLeaseOnSuccess: keep the successful attempt's pool slot in ``ResilientCallResult/lease`` instead of
     ///     releasing it when `attempt` returns, so a reply that keeps streaming after `run` still counts against the
     ///     limits. The caller must then call ``finish(_:)`` (in a `defer`) when the reply is done.
+    ///   - isolation: the caller's actor, inherited so `attempt` need not be `Sendable`.
     ///   - attempt: makes one upstream request. Throwing `CancellationError` (client gone) ends the call as
     ///     ``RoutingError/cancelled``; any other thrown error ends it as unreachable, without retry.
     package func run<Response: Sendable>(
         chain: [ProviderEndpoint], priority: RequestPriority = .normal, model: String = "",
-        holdLeaseOnSuccess: Bool = false,
+        holdLeaseOnSuccess: Bool = false, isolation: isolated (any Actor)? = #isolation,
         attempt: (ProviderEndpoint, AttemptContext) async throws -> AttemptOutcome<Response>
     ) async -> ResilientCallResult<Response> {
         var result = ResilientCallResult<Response>(

@@ -60,17 +60,32 @@ package struct TaskRouter: Sendable, Hashable {
 
     /// Whether `model` is `auto` or an alias, so the task type decides.
     package func routes(model: String) -> Bool {
-        routedModelNames.contains(model.lowercased())
+        routedModelNames.contains(model) || routedModelNames.contains(model.lowercased())
     }
 
     /// The model for a task type, with the rule that matched (nil for the default).
     package func model(forTaskType taskType: String?) -> (model: String, rule: RouteRule?) {
         guard let taskType, !taskType.isEmpty else { return (defaultModel, nil) }
-        let lowered = taskType.lowercased()
-        for rule in rules where !rule.contains.isEmpty && lowered.contains(rule.contains.lowercased()) {
+        let lowered = Array(taskType.lowercased().utf8)
+        for rule in rules where Self.occurs(Array(rule.contains.lowercased().utf8), in: lowered) {
             return (rule.model, rule)
         }
         return (defaultModel, nil)
+    }
+
+    /// Whether `needle` occurs in `haystack` (both lowercased UTF-8); task types and rules are short, so a plain
+    /// scan beats the generic collection search.
+    private static func occurs(_ needle: [UInt8], in haystack: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= haystack.count else { return false }
+        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
+            var matched = true
+            for offset in 1..<needle.count where haystack[start + offset] != needle[offset] {
+                matched = false
+                break
+            }
+            if matched { return true }
+        }
+        return false
     }
 
     /// Routes one request.

@@ -164,4 +164,43 @@ import Testing
         #expect(pool.snapshot().inFlight == 0)
         #expect(pool.snapshot().queued == 0)
     }
+
+    @Test func grantsRacingCancellationsNeverLeakOrLoseASlot() async throws {
+        let pool = pool(PoolPolicy(maxConcurrent: 3, maxQueued: 1000))
+        let holders = [
+            try await pool.acquire(provider: "p", priority: .normal),
+            try await pool.acquire(provider: "p", priority: .normal),
+            try await pool.acquire(provider: "p", priority: .normal),
+        ]
+        let waiters = (0..<200).map { index in
+            Task { () throws -> Bool in
+                let lease = try await pool.acquire(provider: "p", priority: try RequestPriority(index % 5 + 1))
+                await Task.yield()
+                pool.release(lease)
+                return true
+            }
+        }
+        #expect(await eventually { pool.snapshot().queued == 200 })
+        // Slots start flowing while a third of the waiters are cancelled at the same time.
+        async let cancelling: Void = {
+            for (index, waiter) in waiters.enumerated() where index % 3 == 0 {
+                waiter.cancel()
+                await Task.yield()
+            }
+        }()
+        for holder in holders { pool.release(holder) }
+        await cancelling
+        var admitted = 0
+        var refused = 0
+        for waiter in waiters {
+            if (try? await waiter.value) == true { admitted += 1 } else { refused += 1 }
+        }
+        #expect(admitted + refused == 200)
+        #expect(admitted >= 133)
+        #expect(pool.snapshot().inFlight == 0)
+        #expect(pool.snapshot().queued == 0)
+        let last = try await pool.acquire(provider: "p", priority: .normal)
+        #expect(last.inFlightAtAdmission == 0)
+        pool.release(last)
+    }
 }
