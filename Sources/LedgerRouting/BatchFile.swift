@@ -79,7 +79,8 @@ package enum BatchFile {
             if let url = document["url"] {
                 guard url.stringValue == "/v1/chat/completions" else {
                     throw .malformedBatchLine(
-                        line: number, reason: "only /v1/chat/completions requests can be batched (url is \(url.display))"
+                        line: number,
+                        reason: "only /v1/chat/completions requests can be batched (url is \(url.display))"
                     )
                 }
             }
@@ -91,9 +92,8 @@ package enum BatchFile {
             // Rebase the member ranges onto the body's own bytes.
             requestMembers = members.map { member in
                 var rebased = member
-                rebased.range = (member.range.lowerBound - range.lowerBound)..<(member.range.upperBound - range.lowerBound)
-                rebased.valueRange =
-                    (member.valueRange.lowerBound - range.lowerBound)..<(member.valueRange.upperBound - range.lowerBound)
+                rebased.range = member.range.shifted(by: -range.lowerBound)
+                rebased.valueRange = member.valueRange.shifted(by: -range.lowerBound)
                 return rebased
             }
             requestValue = body
@@ -134,7 +134,8 @@ package enum BatchFile {
         var taskType: String?
         if let taskValue {
             guard let text = taskValue.stringValue else {
-                throw .malformedBatchLine(line: number, reason: "\"task_type\" must be a string, got \(taskValue.kindName)")
+                throw .malformedBatchLine(
+                    line: number, reason: "\"task_type\" must be a string, got \(taskValue.kindName)")
             }
             taskType = TaskRouter.taskType(header: nil, metadata: text)
         }
@@ -148,7 +149,8 @@ package enum BatchFile {
                 }
             guard let text, let parsed = try? RequestPriority(parsing: text) else {
                 throw .malformedBatchLine(
-                    line: number, reason: "\"priority\" must be a whole number from 1 to 5 (got \(priorityValue.display))"
+                    line: number,
+                    reason: "\"priority\" must be a whole number from 1 to 5 (got \(priorityValue.display))"
                 )
             }
             priority = parsed
@@ -173,4 +175,8 @@ extension JSONValue {
         case .object, .array: kindName
         }
     }
+}
+
+extension Range<Int> {
+    fileprivate func shifted(by offset: Int) -> Range<Int> { (lowerBound + offset)..<(upperBound + offset) }
 }

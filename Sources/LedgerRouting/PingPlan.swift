@@ -16,7 +16,8 @@ package struct PingResult: Sendable, Hashable {
     /// The diagnosis, on failure.
     package var error: RoutingError?
 
-    package init(provider: ProviderEndpoint, model: String, latencyMicros: Int64, reply: String?, error: RoutingError?) {
+    package init(provider: ProviderEndpoint, model: String, latencyMicros: Int64, reply: String?, error: RoutingError?)
+    {
         self.provider = provider
         self.model = model
         self.latencyMicros = latencyMicros
@@ -53,7 +54,8 @@ package struct PingResult: Sendable, Hashable {
 
     /// "holysheep  gpt-4.1  ok  123.456 ms  \"pong\"" or "official  gpt-4.1  FAILED  12.000 ms  <diagnosis>".
     package var line: String {
-        let head = "\(provider.name)  \(model)  \(succeeded ? "ok" : "FAILED")  \(JSONText.milliseconds(latencyMicros)) ms"
+        let head =
+            "\(provider.name)  \(model)  \(succeeded ? "ok" : "FAILED")  \(JSONText.milliseconds(latencyMicros)) ms"
         if let error { return "\(head)  \(error.description)" }
         let text = (reply ?? "").split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).joined(separator: " ")
         return "\(head)  \(JSONText.quote(String(text.prefix(60))))"

@@ -265,7 +265,8 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
     // MARK: - State changes (called with the lock held)
 
     private func canAdmit(_ provider: String, in state: State) -> Bool {
-        state.inFlight < policy.maxConcurrent && state.inFlightByProvider[provider, default: 0] < policy.limit(for: provider)
+        state.inFlight < policy.maxConcurrent
+            && state.inFlightByProvider[provider, default: 0] < policy.limit(for: provider)
     }
 
     private func admit(

@@ -127,7 +127,8 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
                     if tries == 0 {
                         skipped.append(provider.name)
                         result.trail.append(
-                            AttemptRecord(provider: provider.name, attempt: 0, event: .skippedOpenCircuit, waitedBefore: .zero)
+                            AttemptRecord(
+                                provider: provider.name, attempt: 0, event: .skippedOpenCircuit, waitedBefore: .zero)
                         )
                     }
                     break
@@ -138,7 +139,9 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
                         let granted = try await pool.acquire(provider: provider.name, priority: priority)
                         lease = granted
                         result.queueWait += granted.queueWait
-                        if result.inFlightAtAdmission == nil { result.inFlightAtAdmission = granted.inFlightAtAdmission }
+                        if result.inFlightAtAdmission == nil {
+                            result.inFlightAtAdmission = granted.inFlightAtAdmission
+                        }
                     } catch {
                         breakers.record(.abandoned, for: permit)
                         result.error = error as? RoutingError ?? .cancelled
@@ -198,7 +201,8 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
                 case .failure(let failure, let response):
                     breakers.record(Self.isProviderFault(failure) ? .failure : .neutral, for: permit)
                     result.trail.append(
-                        AttemptRecord(provider: provider.name, attempt: tries, event: .failed(failure), waitedBefore: waited)
+                        AttemptRecord(
+                            provider: provider.name, attempt: tries, event: .failed(failure), waitedBefore: waited)
                     )
                     result.response = response
                     lastError = Self.diagnose(failure, at: provider, attempts: tries)
@@ -256,7 +260,9 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
 
     /// The diagnosis of a failure at `provider` (issue 4 §5): 401/403 name the provider, its base URL and what to
     /// check; a timeout names which one fired and its value.
-    package static func diagnose(_ failure: AttemptFailure, at provider: ProviderEndpoint, attempts: Int) -> RoutingError {
+    package static func diagnose(_ failure: AttemptFailure, at provider: ProviderEndpoint, attempts: Int)
+        -> RoutingError
+    {
         switch failure.kind {
         case .status(let code) where code == 401 || code == 403:
             .upstreamAuthentication(provider: provider.name, baseURL: provider.baseURL, status: code)
@@ -265,7 +271,8 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
         case .connect(let reason):
             .upstreamUnreachable(provider: provider.name, baseURL: provider.baseURL, reason: reason, attempts: attempts)
         case .timeout(let kind, let limit):
-            .upstreamTimeout(provider: provider.name, baseURL: provider.baseURL, kind: kind, limit: limit, attempts: attempts)
+            .upstreamTimeout(
+                provider: provider.name, baseURL: provider.baseURL, kind: kind, limit: limit, attempts: attempts)
         case .malformedResponse(let reason):
             .upstreamMalformed(provider: provider.name, baseURL: provider.baseURL, reason: reason)
         }

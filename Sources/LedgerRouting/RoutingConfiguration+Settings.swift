@@ -96,7 +96,9 @@ extension RoutingConfiguration {
 
     private static func list(_ key: String, _ value: String) throws(RoutingError) -> [String] {
         let items = value.split(separator: ",").map { String($0).trimmingSpaces() }.filter { !$0.isEmpty }
-        guard !items.isEmpty else { throw .invalidSetting(key: key, value: value, reason: "must list at least one name") }
+        guard !items.isEmpty else {
+            throw .invalidSetting(key: key, value: value, reason: "must list at least one name")
+        }
         return items
     }
 
@@ -105,7 +107,8 @@ extension RoutingConfiguration {
         for item in value.split(separator: ",") {
             let parts = item.split(separator: ":", maxSplits: 1).map { String($0).trimmingSpaces() }
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
-                throw .invalidSetting(key: key, value: value, reason: "each rule is 'contains:model' ('\(item)' is not)")
+                throw .invalidSetting(
+                    key: key, value: value, reason: "each rule is 'contains:model' ('\(item)' is not)")
             }
             rules.append(RouteRule(contains: parts[0], model: parts[1]))
         }

@@ -21,7 +21,9 @@ package struct RouteDecision: Sendable, Hashable {
     /// True when the requested model was `auto` or an alias and the router chose the model.
     package var wasRouted: Bool
 
-    package init(requestedModel: String, routedModel: String, taskType: String?, matchedRule: RouteRule?, wasRouted: Bool) {
+    package init(
+        requestedModel: String, routedModel: String, taskType: String?, matchedRule: RouteRule?, wasRouted: Bool
+    ) {
         self.requestedModel = requestedModel
         self.routedModel = routedModel
         self.taskType = taskType
@@ -94,7 +96,8 @@ package struct TaskRouter: Sendable, Hashable {
     ///   - taskType: from ``taskType(header:metadata:)``; ignored unless `model` is routed.
     package func route(model: String, taskType: String?) -> RouteDecision {
         guard routes(model: model) else {
-            return RouteDecision(requestedModel: model, routedModel: model, taskType: nil, matchedRule: nil, wasRouted: false)
+            return RouteDecision(
+                requestedModel: model, routedModel: model, taskType: nil, matchedRule: nil, wasRouted: false)
         }
         let chosen = self.model(forTaskType: taskType)
         return RouteDecision(

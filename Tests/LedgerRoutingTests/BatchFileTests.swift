@@ -36,17 +36,18 @@ import Testing
     }
 
     @Test func malformedLinesAreNamedByLineNumberAndDoNotStopTheOthers() {
-        let text = [
-            #"{"model":"a","messages":[{"role":"user","content":"1"}]}"#,
-            "",
-            #"{"model":"a","messages":[{"role":"user","content":"2"}"#,
-            #"{"messages":[{"role":"user","content":"3"}]}"#,
-            #"{"model":"a","messages":[]}"#,
-            #"{"model":"a","messages":[{"role":"user"}],"priority":9}"#,
-            #"["not","an","object"]"#,
-            #"{"custom_id":"e","url":"/v1/embeddings","body":{"model":"a","messages":[{"role":"user"}]}}"#,
-            #"{"model":"a","messages":[{"role":"user","content":"ok"}]}"#,
-        ].joined(separator: "\r\n") + "\n"
+        let text =
+            [
+                #"{"model":"a","messages":[{"role":"user","content":"1"}]}"#,
+                "",
+                #"{"model":"a","messages":[{"role":"user","content":"2"}"#,
+                #"{"messages":[{"role":"user","content":"3"}]}"#,
+                #"{"model":"a","messages":[]}"#,
+                #"{"model":"a","messages":[{"role":"user"}],"priority":9}"#,
+                #"["not","an","object"]"#,
+                #"{"custom_id":"e","url":"/v1/embeddings","body":{"model":"a","messages":[{"role":"user"}]}}"#,
+                #"{"model":"a","messages":[{"role":"user","content":"ok"}]}"#,
+            ].joined(separator: "\r\n") + "\n"
         let lines = BatchFile.parse(text)
         #expect(lines.map(\.line) == [1, 3, 4, 5, 6, 7, 8, 9])
         var failures: [Int: String] = [:]
@@ -92,7 +93,8 @@ import Testing
 
 @Suite struct JSONScannerTests {
     @Test func parsesValuesAndKeepsNumbersAsWritten() throws {
-        let value = try JSONScanner.parse(#" {"a": [1, -0.5e+2, true, false, null], "s": "q\"\\\/\n\u00e9\ud83d\ude00"} "#)
+        let value = try JSONScanner.parse(
+            #" {"a": [1, -0.5e+2, true, false, null], "s": "q\"\\\/\n\u00e9\ud83d\ude00"} "#)
         #expect(value["a"] == .array([.number("1"), .number("-0.5e+2"), .bool(true), .bool(false), .null]))
         #expect(value["s"]?.stringValue == "q\"\\/\né😀")
     }

@@ -37,7 +37,8 @@ import Testing
     }
 
     @Test func halfOpensAfterTheCooldownLettingExactlyOneProbeThrough() throws {
-        let breakers = CircuitBreakers(policy: CircuitBreakerPolicy(failureThreshold: 5, cooldown: .seconds(30)), clock: clock)
+        let breakers = CircuitBreakers(
+            policy: CircuitBreakerPolicy(failureThreshold: 5, cooldown: .seconds(30)), clock: clock)
         try fail(breakers, "p", times: 5)
         clock.advance(by: .seconds(29))
         #expect(breakers.permit("p") == nil)

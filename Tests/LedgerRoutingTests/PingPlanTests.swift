@@ -29,7 +29,9 @@ import Testing
 
     @Test func failuresCarryTheDiagnosisAndFailTheExitCode() {
         let denied = PingResult(provider: official, model: "gpt-4.1", latencyMicros: 5_000, status: 401, body: "{}")
-        #expect(denied.line.hasPrefix("official  gpt-4.1  FAILED  5.000 ms  provider 'official' at http://127.0.0.1:9002/v1 answered 401"))
+        #expect(
+            denied.line.hasPrefix(
+                "official  gpt-4.1  FAILED  5.000 ms  provider 'official' at http://127.0.0.1:9002/v1 answered 401"))
         #expect(denied.line.contains("check the API key"))
         let slow = PingResult(
             provider: holysheep, model: "gpt-4.1", latencyMicros: 30_000_000,

@@ -88,7 +88,9 @@ import Testing
         let result = await caller().run(chain: chain, attempt: upstream.attempt)
         #expect(result.attempts == 1)
         #expect(result.response == "holysheep error 400")
-        #expect(result.error == .upstreamStatus(provider: "holysheep", baseURL: holysheep.baseURL, status: 400, attempts: 1))
+        #expect(
+            result.error == .upstreamStatus(provider: "holysheep", baseURL: holysheep.baseURL, status: 400, attempts: 1)
+        )
         #expect(result.error?.httpStatus == 400)
         #expect(upstream.calls == ["holysheep"])
         #expect(clock.recordedSleeps.isEmpty)
@@ -104,7 +106,9 @@ import Testing
         #expect(message.contains("401"))
         #expect(message.contains("API key"))
         #expect(message.contains("base_url"))
-        #expect(ResilientCall<TestClock>.diagnose(.status(403), at: official, attempts: 1).description.contains("403 Forbidden"))
+        #expect(
+            ResilientCall<TestClock>.diagnose(.status(403), at: official, attempts: 1).description.contains(
+                "403 Forbidden"))
     }
 
     @Test func aTimeoutIsDiagnosedWithWhichTimeoutFiredAndItsValue() async throws {
@@ -116,7 +120,10 @@ import Testing
         #expect(result.provider == official)
         #expect(result.fallbackUsed)
         let error = try #require(result.error)
-        #expect(error == .upstreamTimeout(provider: "official", baseURL: official.baseURL, kind: .total, limit: .seconds(60), attempts: 3))
+        #expect(
+            error
+                == .upstreamTimeout(
+                    provider: "official", baseURL: official.baseURL, kind: .total, limit: .seconds(60), attempts: 3))
         #expect(error.description.contains("total timeout (60 s)"))
         #expect(error.description.contains("'official'"))
         #expect(error.httpStatus == 504)
@@ -127,7 +134,10 @@ import Testing
         let result = await caller().run(chain: chain, attempt: upstream.attempt)
         #expect(result.attempts == 1)
         #expect(upstream.calls == ["holysheep"])
-        #expect(result.error == .failedAfterBytesSent(provider: "holysheep", baseURL: holysheep.baseURL, failure: "malformed response: stream cut"))
+        #expect(
+            result.error
+                == .failedAfterBytesSent(
+                    provider: "holysheep", baseURL: holysheep.baseURL, failure: "malformed response: stream cut"))
         #expect(!result.fallbackUsed)
     }
 
@@ -162,12 +172,16 @@ import Testing
     }
 
     @Test func everyCircuitOpenAnswers503WithRetryAfter() async throws {
-        let breakers = CircuitBreakers(policy: CircuitBreakerPolicy(failureThreshold: 1, cooldown: .seconds(20)), clock: clock)
+        let breakers = CircuitBreakers(
+            policy: CircuitBreakerPolicy(failureThreshold: 1, cooldown: .seconds(20)), clock: clock)
         let upstream = ScriptedUpstream(["holysheep": [.connectError], "official": [.connectError]])
         let call = caller(breakers: breakers)
         let first = await call.run(chain: chain, attempt: upstream.attempt)
         #expect(first.attempts == 2)
-        #expect(first.error == .upstreamUnreachable(provider: "official", baseURL: official.baseURL, reason: "connection refused", attempts: 1))
+        #expect(
+            first.error
+                == .upstreamUnreachable(
+                    provider: "official", baseURL: official.baseURL, reason: "connection refused", attempts: 1))
         let second = await call.run(chain: chain, attempt: upstream.attempt)
         #expect(second.attempts == 0)
         let error = try #require(second.error)

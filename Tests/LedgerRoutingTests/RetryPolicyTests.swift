@@ -46,7 +46,8 @@ import Testing
         #expect(policy.delay(beforeRetry: 1, after: .status(429, retryAfter: .seconds(31)), random: 0.5) == nil)
         var ignoring = policy
         ignoring.honourRetryAfter = false
-        #expect(ignoring.delay(beforeRetry: 1, after: .status(429, retryAfter: .seconds(7)), random: 0.5) == .seconds(2))
+        #expect(
+            ignoring.delay(beforeRetry: 1, after: .status(429, retryAfter: .seconds(7)), random: 0.5) == .seconds(2))
     }
 }
 

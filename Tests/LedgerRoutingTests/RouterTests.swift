@@ -41,7 +41,9 @@ import Testing
             defaultModel: "m-default"
         )
         #expect(custom.route(model: "smart", taskType: "fast code").routedModel == "m-fast")
-        #expect(custom.route(model: "smart", taskType: "fast code").matchedRule == RouteRule(contains: "fast", model: "m-fast"))
+        #expect(
+            custom.route(model: "smart", taskType: "fast code").matchedRule
+                == RouteRule(contains: "fast", model: "m-fast"))
         #expect(router.route(model: "auto", taskType: "fast code").routedModel == "deepseek-v3.2")
         #expect(custom.route(model: "auto", taskType: "poetry").routedModel == "m-default")
     }

@@ -37,7 +37,8 @@ import Testing
         let configuration = try RoutingConfiguration(settings: ["pool.max_concurrent": "1", "pool.max_queued": "0"])
         let call = ResilientCall(configuration: configuration, clock: TestClock(.autoAdvance), random: { 0.5 })
         let plan = try configuration.plan(model: "gpt-4.1", baseURLs: baseURLs)
-        let held = await call.run(chain: plan.chain, holdLeaseOnSuccess: true) { _, _ in AttemptOutcome<Int>.success(1) }
+        let held = await call.run(chain: plan.chain, holdLeaseOnSuccess: true) { _, _ in AttemptOutcome<Int>.success(1)
+        }
         let refused = await call.run(chain: plan.chain) { _, _ in AttemptOutcome<Int>.success(2) }
         #expect(held.succeeded)
         #expect(refused.error == .queueFull(limit: 0, retryAfter: .seconds(1)))
