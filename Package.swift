@@ -43,6 +43,14 @@ let package = Package(
             plugins: ["EmbedSQLPlugin"]
         ),
 
+        // Routing and resilience decisions for the proxy: router, retry policy, circuit breaker, priority pool.
+        // Pure and deterministic (injected clock and random source); no I/O.
+        .target(
+            name: "LedgerRouting",
+            dependencies: ["LedgerCore"],
+            swiftSettings: swiftSettings
+        ),
+
         // libcurl, called directly.
         .systemLibrary(
             name: "CCurl",
@@ -55,6 +63,7 @@ let package = Package(
             name: "LedgerProxy",
             dependencies: [
                 "LedgerCore",
+                "LedgerRouting",
                 "CCurl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -127,6 +136,11 @@ let package = Package(
         .testTarget(
             name: "LedgerCoreTests",
             dependencies: ["LedgerCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerRoutingTests",
+            dependencies: ["LedgerCore", "LedgerRouting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
