@@ -35,11 +35,21 @@ let package = Package(
             dependencies: [
                 "LedgerCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The C API under GRDB (same package): the writer binds call rows directly.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings,
             plugins: ["EmbedSQLPlugin"]
+        ),
+
+        // Routing and resilience decisions for the proxy: router, retry policy, circuit breaker, priority pool.
+        // Pure and deterministic (injected clock and random source); no I/O.
+        .target(
+            name: "LedgerRouting",
+            dependencies: ["LedgerCore"],
+            swiftSettings: swiftSettings
         ),
 
         // libcurl, called directly.
@@ -54,6 +64,7 @@ let package = Package(
             name: "LedgerProxy",
             dependencies: [
                 "LedgerCore",
+                "LedgerRouting",
                 "CCurl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,6 +113,8 @@ let package = Package(
                 "LedgerStore",
                 "LedgerReports",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "bench/Sources/LedgerBench",
             swiftSettings: swiftSettings
@@ -142,8 +155,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "LedgerRoutingTests",
+            dependencies: ["LedgerCore", "LedgerRouting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LedgerStoreTests",
-            dependencies: ["LedgerCore", "LedgerStore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "LedgerCore", "LedgerStore", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,6 +6,8 @@ struct HolysheepLedger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "holysheep-ledger",
         abstract: "An exact LLM cost ledger and OpenAI-compatible proxy (HolySheep relay with official fallback).",
-        subcommands: [Migrate.self, Report.self, Roi.self, Export.self, Rates.self]
+        subcommands: [
+            Migrate.self, Prices.self, Keys.self, RecordSynthetic.self, Report.self, Roi.self, Export.self, Rates.self,
+        ]
     )
 }

@@ -1,9 +1,11 @@
 import GRDB
+import GRDBSQLite
 import LedgerCore
 
 /// Writes `call` rows with a cached prepared statement (STYLE.md §4: the hot path avoids `Record.insert`).
-enum CallRecord {
-    static let insertSQL = """
+/// `insertSQL` is `package` so the writer benchmark inserts the very same rows with the raw SQLite API.
+package enum CallRecord {
+    package static let insertSQL = """
         INSERT INTO call (
             id, started_at_us, finished_at_us, month, endpoint, requested_model, model, provider, provider_kind,
             stream, status, http_status, error_type, attempts, fallback_used,
@@ -41,20 +43,68 @@ enum CallRecord {
             holysheep: h)
     }
 
+    /// Inserts one call. Binds with the SQLite C API on GRDB's cached statement: the writer's hot path, where
+    /// boxing 35 values into `StatementArguments` cost more than the insert itself (bench/README.md).
     static func insert(_ event: UsageEvent, book: PriceBook, db: Database) throws {
         let c = try costing(event, book: book)
         let u = event.usage
-        let statement = try db.cachedStatement(sql: insertSQL)
-        let values: [(any DatabaseValueConvertible)?] = [
-            event.id, event.startedAtMicros, event.finishedAtMicros, BillingMonth(containing: event.startedAtMicros).code,
-            event.endpoint, event.requestedModel, event.model, event.provider, event.providerKind?.rawValue,
-            event.stream, event.status.rawValue, event.httpStatus, event.errorType, event.attempts, event.fallbackUsed,
-            u?.promptTokens, u?.cachedPromptTokens, u?.completionTokens, u?.reasoningTokens,
-            u == nil ? "missing" : "upstream",
-            event.latencyMicros, event.upstreamLatencyMicros, event.timeToFirstTokenMicros, event.queueWaitMicros,
-            event.inflightAtAdmission, event.keyID, event.team, event.tags, event.upstreamRequestID,
-            c.status, c.officialPriceID, c.holysheepPriceID, c.paid, c.official, c.holysheep,
-        ]
-        try statement.execute(arguments: StatementArguments(values))
+        let statement = try db.cachedStatement(sql: insertSQL).sqliteStatement
+        var index: Int32 = 0
+        func int(_ value: Int64?) {
+            index += 1
+            if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
+        }
+        func text(_ value: String?) {
+            index += 1
+            if let value {
+                sqlite3_bind_text(statement, index, value, -1, sqliteTransient)
+            } else {
+                sqlite3_bind_null(statement, index)
+            }
+        }
+        int(event.id)
+        int(event.startedAtMicros)
+        int(event.finishedAtMicros)
+        int(Int64(BillingMonth(containing: event.startedAtMicros).code))
+        text(event.endpoint)
+        text(event.requestedModel)
+        text(event.model)
+        text(event.provider)
+        text(event.providerKind?.rawValue)
+        int(event.stream ? 1 : 0)
+        text(event.status.rawValue)
+        int(event.httpStatus.map(Int64.init))
+        text(event.errorType)
+        int(Int64(event.attempts))
+        int(event.fallbackUsed ? 1 : 0)
+        int(u?.promptTokens)
+        int(u?.cachedPromptTokens)
+        int(u?.completionTokens)
+        int(u?.reasoningTokens)
+        text(u == nil ? "missing" : "upstream")
+        int(event.latencyMicros)
+        int(event.upstreamLatencyMicros)
+        int(event.timeToFirstTokenMicros)
+        int(event.queueWaitMicros)
+        int(event.inflightAtAdmission.map(Int64.init))
+        int(event.keyID)
+        text(event.team)
+        text(event.tags)
+        text(event.upstreamRequestID)
+        text(c.status)
+        int(c.officialPriceID)
+        int(c.holysheepPriceID)
+        int(c.paid)
+        int(c.official)
+        int(c.holysheep)
+        let code = sqlite3_step(statement)
+        sqlite3_reset(statement)
+        guard code == SQLITE_DONE else {
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+        }
     }
+
+    /// SQLITE_TRANSIENT: SQLite copies the bound text before the Swift string's buffer goes away.
+    private static let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 }

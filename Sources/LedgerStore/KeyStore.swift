@@ -1,13 +1,118 @@
+import Foundation
+import GRDB
 package import LedgerCore
 
 /// Client keys in the `api_key` table: create, list, revoke, verify.
 ///
-/// INTERIM: verification always fails. The store work implements salted SHA-256 and constant-time comparison
-/// behind this API.
+/// A secret is `hsl-` followed by 48 hex digits (24 random bytes from the system's CSPRNG). Its first 12 characters
+/// (`hsl-` + 8 hex digits) are stored as `lookup_prefix` to find the row; the secret itself is never stored, only
+/// SHA-256(salt ‖ secret) with a fresh 16-byte salt, compared in constant time.
+///
+/// Verification reads the table on every call (one indexed lookup and one hash, a few microseconds), with no cache,
+/// so a `keys revoke` from any process takes effect on the very next request.
 package struct KeyStore: ClientKeyVerifier {
     package let database: LedgerDatabase
 
     package init(database: LedgerDatabase) { self.database = database }
 
-    package func verify(secret: String) async -> ClientIdentity? { nil }
+    /// A key as `keys list` shows it: never the secret.
+    package struct Key: Sendable, Hashable {
+        package var id: Int64
+        package var name: String
+        package var team: String?
+        package var lookupPrefix: String
+        package var createdAtMicros: Int64
+        package var revokedAtMicros: Int64?
+    }
+
+    static let secretPrefix = "hsl-"
+    static let lookupLength = 12
+
+    /// Creates a key and returns it with its secret, which exists only in this return value.
+    package func create(name: String, team: String?, nowMicros: Int64) throws -> (key: Key, secret: String) {
+        var rng = SystemRandomNumberGenerator()
+        return try create(name: name, team: team, nowMicros: nowMicros, using: &rng)
+    }
+
+    /// `create(name:team:nowMicros:)` with an injected random source (tests).
+    package func create(
+        name: String, team: String?, nowMicros: Int64, using rng: inout some RandomNumberGenerator
+    ) throws -> (key: Key, secret: String) {
+        let name = name.trimmingSpaces
+        guard !name.isEmpty else { throw LedgerStoreError.invalid("a key needs a non-empty --name") }
+        let team = team.map(\.trimmingSpaces).flatMap { $0.isEmpty ? nil : $0 }
+        do {
+            return try database.writer.write { db in
+                // A 32-bit lookup prefix can collide; draw again rather than fail.
+                for _ in 0..<8 {
+                    let secret =
+                        Self.secretPrefix + SHA256.hex((0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) })
+                    let prefix = String(secret.prefix(Self.lookupLength))
+                    let taken = try Bool.fetchOne(
+                        db, sql: "SELECT EXISTS (SELECT 1 FROM api_key WHERE lookup_prefix = ?)", arguments: [prefix])
+                    if taken == true { continue }
+                    let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                    let digest = SHA256.hash(salt + Array(secret.utf8))
+                    try db.execute(
+                        sql: """
+                            INSERT INTO api_key (name, team, lookup_prefix, salt, secret_sha256, created_at_us)
+                            VALUES (?, ?, ?, ?, ?, ?)
+                            """, arguments: [name, team, prefix, Data(salt), Data(digest), nowMicros])
+                    let key = Key(
+                        id: db.lastInsertedRowID, name: name, team: team, lookupPrefix: prefix,
+                        createdAtMicros: nowMicros, revokedAtMicros: nil)
+                    return (key, secret)
+                }
+                throw LedgerStoreError.invalid("could not draw an unused key prefix")
+            }
+        } catch let error as DatabaseError {
+            throw LedgerStoreError.database(error.message ?? "\(error.resultCode)")
+        }
+    }
+
+    /// Every key, oldest first, without secrets.
+    package func list() throws -> [Key] {
+        try database.writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT id, name, team, lookup_prefix, created_at_us, revoked_at_us FROM api_key ORDER BY id"
+            ).map {
+                Key(
+                    id: $0[0], name: $0[1], team: $0[2], lookupPrefix: $0[3], createdAtMicros: $0[4],
+                    revokedAtMicros: $0[5])
+            }
+        }
+    }
+
+    /// Revokes a key from `nowMicros`: it fails verification from the next request on.
+    package func revoke(id: Int64, nowMicros: Int64) throws {
+        try database.writer.write { db in
+            guard
+                let revoked = try Row.fetchOne(
+                    db, sql: "SELECT revoked_at_us FROM api_key WHERE id = ?", arguments: [id])
+            else { throw LedgerStoreError.keyNotFound(id: id) }
+            guard (revoked[0] as Int64?) == nil else { throw LedgerStoreError.keyAlreadyRevoked(id: id) }
+            try db.execute(sql: "UPDATE api_key SET revoked_at_us = ? WHERE id = ?", arguments: [nowMicros, id])
+        }
+    }
+
+    /// The identity of a valid, unrevoked secret; nil otherwise (unknown, revoked, malformed, or a database error).
+    package func verify(secret: String) async -> ClientIdentity? {
+        guard secret.hasPrefix(Self.secretPrefix), secret.utf8.count >= Self.lookupLength, secret.utf8.count <= 256
+        else { return nil }
+        let prefix = String(secret.prefix(Self.lookupLength))
+        let row = try? await database.writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id, name, team, salt, secret_sha256 FROM api_key
+                    WHERE lookup_prefix = ? AND revoked_at_us IS NULL
+                    """, arguments: [prefix])
+        }
+        guard let row = row ?? nil else { return nil }
+        let salt = [UInt8](row[3] as Data)
+        let stored = [UInt8](row[4] as Data)
+        guard SHA256.constantTimeEqual(SHA256.hash(salt + Array(secret.utf8)), stored) else { return nil }
+        return ClientIdentity(keyID: row[0], name: row[1], team: row[2])
+    }
 }

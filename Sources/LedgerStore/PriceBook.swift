@@ -14,11 +14,12 @@ package struct PriceBook: Sendable, PriceLookup {
     }
 
     /// Rows per (kind, model), sorted by effective_from ascending.
-    private var rows: [String: [Row]] = [:]
+    fileprivate var rows: [ProviderKind: [String: [Row]]] = [:]
 
     package init(rows allRows: [Row]) {
-        for row in allRows { rows[Self.key(row.kind, row.model), default: []].append(row) }
-        for key in rows.keys { rows[key]!.sort { $0.effectiveFromMicros < $1.effectiveFromMicros } }
+        var grouped: [ProviderKind: [String: [Row]]] = [:]
+        for row in allRows { grouped[row.kind, default: [:]][row.model, default: []].append(row) }
+        rows = grouped.mapValues { $0.mapValues { $0.sorted { $0.effectiveFromMicros < $1.effectiveFromMicros } } }
     }
 
     package static func load(_ db: Database) throws -> PriceBook {
@@ -41,7 +42,7 @@ package struct PriceBook: Sendable, PriceLookup {
 
     /// The row in effect at `micros`: the latest whose effective_from is at or before it.
     package func row(model: String, kind: ProviderKind, atMicros micros: Int64) -> Row? {
-        rows[Self.key(kind, model)]?.last { $0.effectiveFromMicros <= micros }
+        rows[kind]?[model]?.last { $0.effectiveFromMicros <= micros }
     }
 
     package func price(model: String, kind: ProviderKind, atMicros micros: Int64) -> ModelPrice? {
@@ -49,7 +50,10 @@ package struct PriceBook: Sendable, PriceLookup {
     }
 
     /// Every model that has a price on either list.
-    package var models: Set<String> { Set(rows.values.compactMap { $0.first?.model }) }
+    package var models: Set<String> { Set(rows.values.flatMap(\.keys)) }
+}
 
-    private static func key(_ kind: ProviderKind, _ model: String) -> String { kind.rawValue + "\u{0}" + model }
+extension PriceBook {
+    /// Every row, in no particular order.
+    package var allRows: [Row] { rows.values.flatMap { $0.values.flatMap { $0 } } }
 }

@@ -10,6 +10,6 @@ package struct TemporaryLedgerPath: Sendable {
     }
 
     package func remove() {
-        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        for suffix in ["", "-wal", "-shm", "-journal", "-writer.lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 }
