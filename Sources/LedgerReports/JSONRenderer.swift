@@ -10,8 +10,11 @@ package enum JSONRenderer {
         out += "  \"title\": " + string(table.title) + ",\n"
         out += "  \"notes\": [" + table.notes.map(string).joined(separator: ", ") + "],\n"
         out += "  \"columns\": [" + table.columns.map { string($0.name) }.joined(separator: ", ") + "],\n"
-        out += "  \"rows\": [\n" + table.rows.map { "    " + object($0) }.joined(separator: ",\n") + "\n  ],\n"
-        out += "  \"footer\": [\n" + table.footer.map { "    " + object($0) }.joined(separator: ",\n") + "\n  ],\n"
+        func array(_ rows: [[ReportTable.Cell]]) -> String {
+            rows.isEmpty ? "[]" : "[\n" + rows.map { "    " + object($0) }.joined(separator: ",\n") + "\n  ]"
+        }
+        out += "  \"rows\": " + array(table.rows) + ",\n"
+        out += "  \"footer\": " + array(table.footer) + ",\n"
         out += "  \"exact\": {" + table.exact.map { string($0.key) + ": " + string($0.value) }
             .joined(separator: ", ") + "}\n"
         return out + "}\n"
