@@ -8,8 +8,8 @@ struct Export: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Export the raw call rows of a date range as CSV or JSON Lines (streamed, constant memory).",
         discussion: """
-            The range is half-open and UTC: --from 2026-11-01 --to 2026-12-01 is November. Rows come in id order;
-            timestamps are ISO 8601 UTC; costs are exact USD (12 decimals). With --output the file appears only
+            The range is half-open and UTC: --from 2026-11-01 --to 2026-12-01 is November. Rows come in id order; \
+            timestamps are ISO 8601 UTC; costs are exact USD (12 decimals). With --output the file appears only \
             when complete (temp file + rename). On a terminal, progress is shown on stderr.
 
             Examples:

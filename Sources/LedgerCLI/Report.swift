@@ -8,17 +8,21 @@ struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cost report: official list price vs what HolySheep cost, per model, team, key, day or tag.",
         discussion: """
-            One row per group: calls, failed calls, calls without usage or price, input / cached / output tokens,
-            cost at official prices, cost paid, savings, savings %, ROI %, average and exact p95 latency, fallbacks;
-            then a TOTAL row. Money is summed tokens x price, exact; each cell is rounded once, half-even to the
-            cent, and TOTAL is the sum of the rounded rows (so a spreadsheet's SUM matches it to the cent).
-            Ranges are half-open and UTC: --from 2026-11-01 --to 2026-12-01 is all of November.
+            One row per group: calls, failed calls, calls without usage or without a price, input / cached / \
+            output tokens, cost at official prices, cost paid, savings, savings %, ROI %, average and exact p95 \
+            latency, fallbacks; then a TOTAL row.
+
+            Money is summed tokens x price, exact. TOTAL is rounded once, half-even to the cent; rows are rounded \
+            half-even and, where that would not add up, apportioned by largest remainder, so the rows always sum \
+            to TOTAL. The exact figures are listed too (JSON "exact").
+
+            Ranges are UTC and half-open: --from 2026-11-01 --to 2026-12-01 is all of November.
 
             Examples:
-              holysheep-ledger report                                  # this UTC month, by model
+              holysheep-ledger report
               holysheep-ledger report --month 2026-11 --by team --format csv --output nov.csv
-              holysheep-ledger report --month 2026-11 --format html --output nov.html
-              holysheep-ledger report --year 2026                      # one row per month (+ projection)
+              holysheep-ledger report --month 2026-11 --output nov.html
+              holysheep-ledger report --year 2026
               holysheep-ledger report --from 2026-11-01 --to 2026-11-08 --by day
               holysheep-ledger report --month 2026-11 --by tag:project --currency THB
             """)

@@ -7,9 +7,10 @@ struct Roi: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Estimate monthly and annual savings and ROI of moving a token mix to HolySheep.",
         discussion: """
-            Prices come from the price book in effect now (output prices, as the migration guide does; with
-            --input-share that share of the tokens is priced at input prices). Shares are exact decimals and must
-            sum to exactly 1. savings = official - HolySheep; ROI % = savings / HolySheep x 100; annual = monthly x 12.
+            Prices come from the price book in effect now: output prices, as the migration guide does; with \
+            --input-share that share of the tokens is priced at input prices. Shares are exact decimals and must \
+            sum to exactly 1. savings = official - HolySheep; ROI % = savings / HolySheep x 100; \
+            annual savings = monthly x 12.
 
             Examples:
               holysheep-ledger roi --tokens 50 --mix gpt-4.1=0.4,deepseek-v3.2=0.4,gemini-2.5-flash=0.2
