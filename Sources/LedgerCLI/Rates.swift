@@ -53,7 +53,9 @@ struct Rates: AsyncParsableCommand {
             let micros = try RateBook.rate(parsing: rate)
             let fromMicros = UTCDate.micros(parsing: from) ?? 0
             try RateBook(database: try ledger.open())
-                .set(currency: currency, perUSDMicros: micros, fromMicros: fromMicros, nowMicros: ReportOutput.nowMicros())
+                .set(
+                    currency: currency, perUSDMicros: micros, fromMicros: fromMicros,
+                    nowMicros: ReportOutput.nowMicros())
             print("\(currency) = \(rate) per USD from \(from)")
         }
     }

@@ -29,7 +29,8 @@ struct Report: AsyncParsableCommand {
 
     @OptionGroup var ledger: LedgerOptions
 
-    @Option(help: ArgumentHelp("A UTC month, YYYY-MM (default: the current month).", valueName: "YYYY-MM"),
+    @Option(
+        help: ArgumentHelp("A UTC month, YYYY-MM (default: the current month).", valueName: "YYYY-MM"),
         transform: { text in try BillingMonth(parsing: text) })
     var month: BillingMonth?
 
@@ -42,19 +43,24 @@ struct Report: AsyncParsableCommand {
     @Option(help: ArgumentHelp("First day NOT included (UTC), with --from.", valueName: "YYYY-MM-DD"))
     var to: String?
 
-    @Option(help: ArgumentHelp("Rows per model, provider, team, key, day or tag:NAME.", valueName: "grouping"),
+    @Option(
+        help: ArgumentHelp("Rows per model, provider, team, key, day or tag:NAME.", valueName: "grouping"),
         transform: { text in try ReportGrouping(parsing: text) })
     var by: ReportGrouping?
 
     @Option(help: "table, csv, json, markdown or html (default: from --output's extension, else table).")
     var format: ReportFormat?
 
-    @Option(help: ArgumentHelp("Write to this file atomically (temp file + rename) instead of stdout.",
-        valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Write to this file atomically (temp file + rename) instead of stdout.",
+            valueName: "file"))
     var output: String?
 
-    @Option(help: ArgumentHelp("Show amounts in this currency at a rate from `rates set` (default USD).",
-        valueName: "code"))
+    @Option(
+        help: ArgumentHelp(
+            "Show amounts in this currency at a rate from `rates set` (default USD).",
+            valueName: "code"))
     var currency: String = "USD"
 
     @Flag(help: "Start CSV with a UTF-8 byte-order mark (for Excel).")
@@ -89,7 +95,9 @@ struct Report: AsyncParsableCommand {
             let conversion = try rates.conversion(currency: currency, period: period)
             table = try MonthlyCostReport.make(period: period, grouping: by ?? .model, database: database)
                 .table(currency: conversion)
-            if format == .html { charts = try CostCharts.make(period: period, currency: conversion, database: database) }
+            if format == .html {
+                charts = try CostCharts.make(period: period, currency: conversion, database: database)
+            }
         }
         try ReportOutput.write(format.render(table, charts: charts, bom: bom), to: output)
     }

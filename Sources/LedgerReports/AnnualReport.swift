@@ -44,7 +44,8 @@ package struct AnnualReport: Sendable {
                 arguments: ["from_day": period.fromDay, "to_day": period.toDay])
             while let row = try rows.next() {
                 let code: Int = row[0]
-                byMonth[code, default: CostFigures()] = byMonth[code, default: CostFigures()] + (try RollupRow(row).figures())
+                byMonth[code, default: CostFigures()] =
+                    byMonth[code, default: CostFigures()] + (try RollupRow(row).figures())
             }
         }
         let rows = months.map { Row(month: $0, figures: byMonth[$0.code] ?? CostFigures()) }

@@ -62,9 +62,11 @@ extension Array where Element == UInt8 {
     /// A CSV text field from UTF-8 bytes, neutralised and quoted exactly as `CSVRenderer.field`.
     mutating func appendCSVField(_ bytes: UnsafeBufferPointer<UInt8>) {
         let first = bytes.first
-        let neutralise = first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
+        let neutralise =
+            first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
             || first == UInt8(ascii: "@") || first == 9 || first == 13
-        let quote = neutralise || bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }
+        let quote =
+            neutralise || bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }
         guard quote else {
             append(contentsOf: bytes)
             return

@@ -20,7 +20,9 @@ package struct CallExporter: Sendable {
         "cost_official_usd", "cost_holysheep_usd",
     ]
     /// How each column's integers are written: 0 plain, 1 ISO timestamp, 2 exact USD from pico-USD.
-    static let integerKinds: [UInt8] = columns.indices.map { [1, 2].contains($0) ? 1 : [31, 32, 33].contains($0) ? 2 : 0 }
+    static let integerKinds: [UInt8] = columns.indices.map {
+        [1, 2].contains($0) ? 1 : [31, 32, 33].contains($0) ? 2 : 0
+    }
 
     package let database: LedgerDatabase
 

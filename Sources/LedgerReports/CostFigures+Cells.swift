@@ -74,7 +74,8 @@ package enum CostColumns {
     static func ratios(_ f: CostFigures) -> [ReportTable.Cell] {
         let s = f.savings.picoUSD
         let pct: ReportTable.Cell =
-            f.official.picoUSD == 0 ? .empty : .decimal(Money.divideHalfEven(s * 10_000, by: f.official.picoUSD), scale: 2)
+            f.official.picoUSD == 0
+            ? .empty : .decimal(Money.divideHalfEven(s * 10_000, by: f.official.picoUSD), scale: 2)
         let roi: ReportTable.Cell =
             f.paid.picoUSD == 0 ? .empty : .decimal(Money.divideHalfEven(s * 10_000, by: f.paid.picoUSD), scale: 2)
         return [pct, roi]
@@ -139,7 +140,8 @@ extension AnnualReport {
             let d = Int128(p.elapsedSeconds)
             let official = currency.cents(picoUSD: total.official.picoUSD, times: n, dividedBy: d)
             let paid = currency.cents(picoUSD: total.paid.picoUSD, times: n, dividedBy: d)
-            var cells = [ReportTable.Cell](repeating: .empty, count: 1 + CostColumns.columns(currency, latencyP95: false).count)
+            var cells = [ReportTable.Cell](
+                repeating: .empty, count: 1 + CostColumns.columns(currency, latencyP95: false).count)
             cells[0] = .text("annualised")
             cells[1] = .integer(Money.divideHalfEven(Int128(total.calls) * n, by: d))
             cells[1 + 8] = .decimal(official, scale: 2)
@@ -175,7 +177,7 @@ extension RoiCalculator {
             "tokens: \(Money.trimmed(Int128(tokensMicroMillions), scale: 6)) million a month; "
                 + (inputShareMicros == 0
                     ? "all priced at output prices (as the migration guide)"
-                    : "\(Money.trimmed(Int128(inputShareMicros), scale: 6)) of them at input prices"),
+                    : "\(Money.trimmed(Int128(inputShareMicros), scale: 6)) of them at input prices")
         ]
         for line in lines {
             notes.append(

@@ -5,7 +5,8 @@ package enum HTMLRenderer {
     /// A chart to draw above the table.
     package enum Chart: Sendable, Hashable {
         /// Two bars per label (e.g. official vs paid per model); values in cents.
-        case pairedBars(title: String, labels: [String], first: (name: String, values: [Int128]),
+        case pairedBars(
+            title: String, labels: [String], first: (name: String, values: [Int128]),
             second: (name: String, values: [Int128]))
         /// One bar per label (e.g. daily spend); values in cents.
         case bars(title: String, labels: [String], name: String, values: [Int128])
@@ -62,7 +63,8 @@ package enum HTMLRenderer {
         for cells in table.footer { out += row(cells, total: true) }
         out += "</tbody></table>\n"
         if !table.exact.isEmpty {
-            out += "<p class=\"exact\">Exact (unrounded): "
+            out +=
+                "<p class=\"exact\">Exact (unrounded): "
                 + table.exact.map { "\(escape($0.key)) = \(escape($0.value))" }.joined(separator: "; ") + "</p>\n"
         }
         return out + "</body></html>\n"
@@ -106,11 +108,13 @@ extension HTMLRenderer.Chart {
                     .enumerated()
                 {
                     let h = Int(value * plotHeight / maxValue)
-                    s += "<rect x=\"\(x + j * 26)\" y=\"\(top + Int(plotHeight) - h)\" width=\"24\" height=\"\(h)\" "
+                    s +=
+                        "<rect x=\"\(x + j * 26)\" y=\"\(top + Int(plotHeight) - h)\" width=\"24\" height=\"\(h)\" "
                         + "fill=\"\(color)\"><title>\(HTMLRenderer.escape(label)): "
                         + "\(Money.formatUnits(value, scale: 2))</title></rect>\n"
                 }
-                s += "<text x=\"\(x + 25)\" y=\"\(top + Int(plotHeight) + 14)\" font-size=\"9\" text-anchor=\"middle\">"
+                s +=
+                    "<text x=\"\(x + 25)\" y=\"\(top + Int(plotHeight) + 14)\" font-size=\"9\" text-anchor=\"middle\">"
                     + "\(HTMLRenderer.escape(String(label.prefix(12))))</text>\n"
             }
             s += legend([(first.name, Self.colors.0), (second.name, Self.colors.1)], y: 215, left: left)
@@ -124,11 +128,13 @@ extension HTMLRenderer.Chart {
             for (i, label) in labels.enumerated() {
                 let x = left + i * slot + 2
                 let h = Int(values[i] * plotHeight / maxValue)
-                s += "<rect x=\"\(x)\" y=\"\(top + Int(plotHeight) - h)\" width=\"\(slot - 4)\" height=\"\(h)\" "
+                s +=
+                    "<rect x=\"\(x)\" y=\"\(top + Int(plotHeight) - h)\" width=\"\(slot - 4)\" height=\"\(h)\" "
                     + "fill=\"\(Self.colors.1)\"><title>\(HTMLRenderer.escape(label)): "
                     + "\(Money.formatUnits(values[i], scale: 2))</title></rect>\n"
                 if i % 5 == 0 || labels.count <= 16 {
-                    s += "<text x=\"\(x + slot / 2)\" y=\"\(top + Int(plotHeight) + 14)\" font-size=\"8\" "
+                    s +=
+                        "<text x=\"\(x + slot / 2)\" y=\"\(top + Int(plotHeight) + 14)\" font-size=\"8\" "
                         + "text-anchor=\"middle\">\(HTMLRenderer.escape(String(label.suffix(5))))</text>\n"
                 }
             }
@@ -148,7 +154,8 @@ extension HTMLRenderer.Chart {
         for step in 0...4 {
             let y = top + Int(plotHeight) - Int(plotHeight) * step / 4
             let value = maxValue * Int128(step) / 4
-            s += "<line x1=\"\(left)\" y1=\"\(y)\" x2=\"\(width - 5)\" y2=\"\(y)\" stroke=\"#e3e6ed\"/>"
+            s +=
+                "<line x1=\"\(left)\" y1=\"\(y)\" x2=\"\(width - 5)\" y2=\"\(y)\" stroke=\"#e3e6ed\"/>"
                 + "<text x=\"\(left - 4)\" y=\"\(y + 3)\" font-size=\"9\" text-anchor=\"end\">"
                 + "\(Money.formatUnits(value, scale: 2))</text>\n"
         }
@@ -159,10 +166,10 @@ extension HTMLRenderer.Chart {
         var s = ""
         for (i, (name, color)) in items.enumerated() {
             let x = left + i * 120
-            s += "<rect x=\"\(x)\" y=\"\(y - 9)\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
+            s +=
+                "<rect x=\"\(x)\" y=\"\(y - 9)\" width=\"10\" height=\"10\" fill=\"\(color)\"/>"
                 + "<text x=\"\(x + 14)\" y=\"\(y)\" font-size=\"10\">\(HTMLRenderer.escape(name))</text>\n"
         }
         return s
     }
 }
-

@@ -3,7 +3,8 @@
 package enum JSONRenderer {
     package static func render(_ table: ReportTable) -> String {
         func object(_ row: [ReportTable.Cell]) -> String {
-            "{" + zip(table.columns, row).map { column, cell in string(column.name) + ":" + value(cell) }
+            "{"
+                + zip(table.columns, row).map { column, cell in string(column.name) + ":" + value(cell) }
                 .joined(separator: ",") + "}"
         }
         var out = "{\n"
@@ -15,7 +16,9 @@ package enum JSONRenderer {
         }
         out += "  \"rows\": " + array(table.rows) + ",\n"
         out += "  \"footer\": " + array(table.footer) + ",\n"
-        out += "  \"exact\": {" + table.exact.map { string($0.key) + ": " + string($0.value) }
+        out +=
+            "  \"exact\": {"
+            + table.exact.map { string($0.key) + ": " + string($0.value) }
             .joined(separator: ", ") + "}\n"
         return out + "}\n"
     }

@@ -12,7 +12,8 @@ package enum MarkdownRenderer {
             out += "| " + row.map { "**" + cell($0) + "**" }.joined(separator: " | ") + " |\n"
         }
         if !table.exact.isEmpty {
-            out += "\nExact (unrounded): " + table.exact.map { "`\($0.key)` = \($0.value)" }.joined(separator: ", ")
+            out +=
+                "\nExact (unrounded): " + table.exact.map { "`\($0.key)` = \($0.value)" }.joined(separator: ", ")
                 + "\n"
         }
         return out

@@ -40,7 +40,8 @@ package struct RateBook: Sendable {
     package func all() throws -> [CurrencyConversion] {
         try database.writer.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT currency, per_usd_micros, effective_from_us FROM rate ORDER BY currency, effective_from_us"
+                db,
+                sql: "SELECT currency, per_usd_micros, effective_from_us FROM rate ORDER BY currency, effective_from_us"
             ).map { CurrencyConversion(code: $0[0], perUSDMicros: $0[1], effectiveFromMicros: $0[2]) }
         }
     }

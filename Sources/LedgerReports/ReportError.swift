@@ -26,7 +26,8 @@ package enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
             "no \(currency) rate covers \(from); add one with `holysheep-ledger rates set \(currency) RATE --from DATE`"
         case .invalidRate(let text): "'\(text)' is not a rate; give units per 1 USD, e.g. 35.50 (at most 6 decimals)"
         case .invalidDecimal(let text, let reason): "'\(text)' is not a valid number: \(reason)"
-        case .invalidMix(let text): "'\(text)' is not a model mix; use MODEL=SHARE,MODEL=SHARE, e.g. gpt-4.1=0.4,deepseek-v3.2=0.6"
+        case .invalidMix(let text):
+            "'\(text)' is not a model mix; use MODEL=SHARE,MODEL=SHARE, e.g. gpt-4.1=0.4,deepseek-v3.2=0.6"
         case .mixDoesNotSumToOne(let sum): "the mix's shares sum to \(sum), not exactly 1"
         case .unknownModel(let model, let known):
             "unknown model '\(model)' (priced models: \(known.joined(separator: ", ")))"

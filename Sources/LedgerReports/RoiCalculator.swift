@@ -43,9 +43,10 @@ package struct RoiCalculator: Sendable {
     ///   - mix: "gpt-4.1=0.4,deepseek-v3.2=0.4,gemini-2.5-flash=0.2"; shares must sum to exactly 1.
     ///   - inputShare: share of tokens priced at input prices, e.g. "0.7"; nil prices all at output prices.
     ///   - prices: the price book; `atMicros` picks the rows in effect.
-    package init(tokens: String, mix: String, inputShare: String?, prices: some PriceLookup, knownModels: [String],
-        atMicros: Int64) throws(ReportError)
-    {
+    package init(
+        tokens: String, mix: String, inputShare: String?, prices: some PriceLookup, knownModels: [String],
+        atMicros: Int64
+    ) throws(ReportError) {
         let tokensMicroMillions = try Self.decimalMicros(tokens, what: "--tokens")
         var inputShareMicros: Int64 = 0
         if let text = inputShare {
@@ -70,8 +71,9 @@ package struct RoiCalculator: Sendable {
             sum += share
             let t = Int128(tokensMicroMillions) * Int128(share)
             func cost(_ p: ModelPrice) -> Int128 {
-                t * (Int128(inputShareMicros) * Int128(p.inputMicroUSDPerMTok)
-                    + Int128(1_000_000 - inputShareMicros) * Int128(p.outputMicroUSDPerMTok))
+                t
+                    * (Int128(inputShareMicros) * Int128(p.inputMicroUSDPerMTok)
+                        + Int128(1_000_000 - inputShareMicros) * Int128(p.outputMicroUSDPerMTok))
             }
             lines.append(Line(model: model, shareMicros: share, official: cost(official), holysheep: cost(relay)))
         }

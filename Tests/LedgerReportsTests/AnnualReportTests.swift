@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 import LedgerCore
 import LedgerReports
@@ -65,7 +66,9 @@ import Testing
         #expect(throws: ReportError.emptyRange(from: "2026-11-02", to: "2026-11-01")) {
             try ReportPeriod(from: "2026-11-02", to: "2026-11-01")
         }
-        #expect(throws: ReportError.invalidDate("2026-02-30")) { try ReportPeriod(from: "2026-02-30", to: "2026-03-01") }
+        #expect(throws: ReportError.invalidDate("2026-02-30")) {
+            try ReportPeriod(from: "2026-02-30", to: "2026-03-01")
+        }
         #expect(throws: ReportError.invalidDate("2026-11-01T00:00:00Z")) {
             try ReportPeriod(from: "2026-11-01T00:00:00Z", to: "2026-12-01")
         }
@@ -116,5 +119,3 @@ import Testing
         #expect(md.contains("| **TOTAL** |"))
     }
 }
-
-import Foundation

@@ -1,3 +1,4 @@
+import Foundation
 import LedgerReports
 import Testing
 
@@ -26,5 +27,3 @@ import Testing
         #expect(CSVRenderer.render(table, bom: true).hasPrefix("\u{FEFF}team,"))
     }
 }
-
-import Foundation

@@ -46,24 +46,48 @@ enum ReportFixture {
                     status: status, fallbackUsed: fallback, usage: usage, latencyMicros: latencyMS * 1000 + id,
                     keyID: key, team: team, tags: tags))
         }
-        let u = { (p: Int64, c: Int64, o: Int64) in TokenUsage(promptTokens: p, cachedPromptTokens: c, completionTokens: o) }
-        add(day: 1, model: "gpt-4.1", usage: u(1200, 200, 350), latencyMS: 420, team: "search", key: 1, tags: "project=atlas,env=prod")
-        add(day: 1, hour: 13, model: "gpt-4.1", usage: u(98_765, 0, 12_345), latencyMS: 1310, team: "search", key: 1, tags: "project=atlas,env=prod")
-        add(day: 2, model: "deepseek-v3.2", usage: u(5000, 4000, 777), latencyMS: 95, team: "support", key: 2, tags: "project=helpdesk")
+        let u = { (p: Int64, c: Int64, o: Int64) in
+            TokenUsage(promptTokens: p, cachedPromptTokens: c, completionTokens: o)
+        }
+        add(
+            day: 1, model: "gpt-4.1", usage: u(1200, 200, 350), latencyMS: 420, team: "search", key: 1,
+            tags: "project=atlas,env=prod")
+        add(
+            day: 1, hour: 13, model: "gpt-4.1", usage: u(98_765, 0, 12_345), latencyMS: 1310, team: "search", key: 1,
+            tags: "project=atlas,env=prod")
+        add(
+            day: 2, model: "deepseek-v3.2", usage: u(5000, 4000, 777), latencyMS: 95, team: "support", key: 2,
+            tags: "project=helpdesk")
         add(day: 2, hour: 14, model: "deepseek-v3.2", usage: u(333, 0, 1), latencyMS: 60, team: "support", key: 2)
-        add(day: 3, model: "gemini-2.5-flash", usage: u(7, 0, 3), latencyMS: 48, team: hostileTeam, key: 3, tags: "env=dev")
-        add(day: 3, hour: 9, model: "claude-sonnet-4.5", kind: .official, fallback: true, usage: u(2000, 500, 900), latencyMS: 2200, team: "search", key: 1, tags: "project=atlas")
-        add(day: 4, model: "claude-sonnet-4.5", usage: u(10_000, 0, 2_500), latencyMS: 1800, team: "legal, EU", key: nil)
-        add(day: 4, hour: 15, model: "gpt-4.1", status: .upstreamError, usage: nil, latencyMS: 5000, team: "search", key: 1)
+        add(
+            day: 3, model: "gemini-2.5-flash", usage: u(7, 0, 3), latencyMS: 48, team: hostileTeam, key: 3,
+            tags: "env=dev")
+        add(
+            day: 3, hour: 9, model: "claude-sonnet-4.5", kind: .official, fallback: true, usage: u(2000, 500, 900),
+            latencyMS: 2200, team: "search", key: 1, tags: "project=atlas")
+        add(
+            day: 4, model: "claude-sonnet-4.5", usage: u(10_000, 0, 2_500), latencyMS: 1800, team: "legal, EU", key: nil
+        )
+        add(
+            day: 4, hour: 15, model: "gpt-4.1", status: .upstreamError, usage: nil, latencyMS: 5000, team: "search",
+            key: 1)
         add(day: 5, model: "gpt-4.1", status: .interrupted, usage: nil, latencyMS: 900, team: "support", key: 2)
-        add(day: 6, model: "mystery-model", usage: u(400, 0, 100), latencyMS: 300, team: "support", key: 2, tags: "project=helpdesk")
+        add(
+            day: 6, model: "mystery-model", usage: u(400, 0, 100), latencyMS: 300, team: "support", key: 2,
+            tags: "project=helpdesk")
         add(day: 10, model: "gpt-4.1", usage: u(1, 0, 1), latencyMS: 250, team: nil)
         add(day: 15, model: "deepseek-v3.2", status: .timeout, usage: nil, latencyMS: 30_000, team: "search", key: 1)
-        add(day: 20, model: "gemini-2.5-flash", usage: u(123_456, 23_456, 7_890), latencyMS: 640, team: "-ops", key: 3, tags: "env=prod,project=atlas")
+        add(
+            day: 20, model: "gemini-2.5-flash", usage: u(123_456, 23_456, 7_890), latencyMS: 640, team: "-ops", key: 3,
+            tags: "env=prod,project=atlas")
         add(day: 30, hour: 23, model: "gpt-4.1", usage: u(3, 1, 2), latencyMS: 333, team: "search", key: 1)
         // Outside November: 31 October and 1 December.
-        add(day: 1, hour: 0, model: "gpt-4.1", usage: u(1_000_000, 0, 1_000_000), latencyMS: 100, team: "search", monthOffsetDays: -1)
-        add(day: 30, hour: 12, model: "gpt-4.1", usage: u(1_000_000, 0, 1_000_000), latencyMS: 100, team: "search", monthOffsetDays: 1)
+        add(
+            day: 1, hour: 0, model: "gpt-4.1", usage: u(1_000_000, 0, 1_000_000), latencyMS: 100, team: "search",
+            monthOffsetDays: -1)
+        add(
+            day: 30, hour: 12, model: "gpt-4.1", usage: u(1_000_000, 0, 1_000_000), latencyMS: 100, team: "search",
+            monthOffsetDays: 1)
         return events
     }
 }

@@ -1,8 +1,8 @@
+import GRDB
 import LedgerCore
 import LedgerReports
 import LedgerStore
 import Testing
-import GRDB
 
 @Suite struct RoiCalculatorTests {
     static func book() throws -> PriceBook { try LedgerDatabase(DatabaseQueue()).loadPriceBook() }
@@ -37,7 +37,9 @@ import GRDB
 
     @Test func aMixThatDoesNotSumToExactlyOneIsRefused() throws {
         #expect(throws: ReportError.mixDoesNotSumToOne("0.9")) { try Self.roi("50", "gpt-4.1=0.4,deepseek-v3.2=0.5") }
-        #expect(throws: ReportError.mixDoesNotSumToOne("1.000001")) { try Self.roi("50", "gpt-4.1=0.5,deepseek-v3.2=0.500001") }
+        #expect(throws: ReportError.mixDoesNotSumToOne("1.000001")) {
+            try Self.roi("50", "gpt-4.1=0.5,deepseek-v3.2=0.500001")
+        }
     }
 
     @Test func unknownModelsAndMalformedInputAreRefused() throws {

@@ -38,8 +38,10 @@ func timed(_ label: String, runs: Int = 7, _ body: () throws -> Void) rethrows {
     var times: [Double] = []
     for _ in 0..<runs { times.append(try seconds(body)) }
     times.sort()
-    print(String(format: "%-44@ median %8.1f ms   min %8.1f ms   max %8.1f ms", label as NSString,
-        times[times.count / 2] * 1000, times[0] * 1000, times[times.count - 1] * 1000))
+    print(
+        String(
+            format: "%-44@ median %8.1f ms   min %8.1f ms   max %8.1f ms", label as NSString,
+            times[times.count / 2] * 1000, times[0] * 1000, times[times.count - 1] * 1000))
 }
 
 let models = ["gpt-4.1", "claude-sonnet-4.5", "gemini-2.5-flash", "deepseek-v3.2"]
@@ -51,17 +53,21 @@ let yearLength = UTCDate.days(year: 2027, month: 1, day: 1) * UTCDate.microsPerD
 /// exact per-call costs the ledger would store.
 func insertSQL(book: PriceBook) -> String {
     func price(_ kind: ProviderKind, _ column: (ModelPrice) -> Int64) -> String {
-        "CASE i % 4 " + models.enumerated().map { index, model in
-            "WHEN \(index) THEN \(column(book.row(model: model, kind: kind, atMicros: yearStart)!.price))"
-        }.joined(separator: " ") + " END"
+        "CASE i % 4 "
+            + models.enumerated().map { index, model in
+                "WHEN \(index) THEN \(column(book.row(model: model, kind: kind, atMicros: yearStart)!.price))"
+            }.joined(separator: " ") + " END"
     }
     func id(_ kind: ProviderKind) -> String {
-        "CASE i % 4 " + models.enumerated().map { index, model in
-            "WHEN \(index) THEN \(book.row(model: model, kind: kind, atMicros: yearStart)!.id)"
-        }.joined(separator: " ") + " END"
+        "CASE i % 4 "
+            + models.enumerated().map { index, model in
+                "WHEN \(index) THEN \(book.row(model: model, kind: kind, atMicros: yearStart)!.id)"
+            }.joined(separator: " ") + " END"
     }
-    let official = "((p - c) * \(price(.official, \.inputMicroUSDPerMTok)) + c * \(price(.official, \.cachedInputMicroUSDPerMTok)) + o * \(price(.official, \.outputMicroUSDPerMTok)))"
-    let relay = "((p - c) * \(price(.holysheep, \.inputMicroUSDPerMTok)) + c * \(price(.holysheep, \.cachedInputMicroUSDPerMTok)) + o * \(price(.holysheep, \.outputMicroUSDPerMTok)))"
+    let official =
+        "((p - c) * \(price(.official, \.inputMicroUSDPerMTok)) + c * \(price(.official, \.cachedInputMicroUSDPerMTok)) + o * \(price(.official, \.outputMicroUSDPerMTok)))"
+    let relay =
+        "((p - c) * \(price(.holysheep, \.inputMicroUSDPerMTok)) + c * \(price(.holysheep, \.cachedInputMicroUSDPerMTok)) + o * \(price(.holysheep, \.outputMicroUSDPerMTok)))"
     return """
         INSERT INTO call (id, started_at_us, finished_at_us, month, endpoint, requested_model, model, provider,
             provider_kind, stream, status, fallback_used, prompt_tokens, cached_prompt_tokens, completion_tokens,
@@ -98,12 +104,15 @@ let database = try LedgerDatabase(path: path)
 let existing = try database.writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM call") ?? 0 }
 if existing != calls {
     if exists { print("rebuilding \(path) (had \(existing) calls)") }
-    try database.writer.write { db in try db.execute(sql: "DELETE FROM call_rollup; DROP TRIGGER IF EXISTS call_rollup_after_delete_bench;") }
+    try database.writer.write { db in
+        try db.execute(sql: "DELETE FROM call_rollup; DROP TRIGGER IF EXISTS call_rollup_after_delete_bench;")
+    }
     try database.writer.writeWithoutTransaction { db in
         // Bulk load: the rollup trigger is dropped for the load and the rollup rebuilt once with the same
         // GROUP BY as migrations/0003's backfill; the trigger's own cost is measured separately below.
         try db.execute(sql: "DELETE FROM call")
-        let triggers = try Row.fetchAll(db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'call'")
+        let triggers = try Row.fetchAll(
+            db, sql: "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'call'")
         for t in triggers { try db.execute(sql: "DROP TRIGGER \(t["name"] as String)") }
         let book = try PriceBook.load(db)
         let sql = insertSQL(book: book)
@@ -119,7 +128,10 @@ if existing != calls {
                 first += n
             }
         }
-        print(String(format: "built %d calls in %.1f s (%.0f calls/s, bulk INSERT ... WITH RECURSIVE)", calls, build, Double(calls) / build))
+        print(
+            String(
+                format: "built %d calls in %.1f s (%.0f calls/s, bulk INSERT ... WITH RECURSIVE)", calls, build,
+                Double(calls) / build))
         let migration = try String(
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 .appendingPathComponent("../../../migrations/0003_call_rollup.sql"), encoding: .utf8)
@@ -150,7 +162,8 @@ try timed("report --month 2026-11 --by team (csv)", runs: 3) {
 try timed("report --month 2026-11 --format html", runs: 3) {
     let period = ReportPeriod(month: november)
     let r = try MonthlyCostReport.make(period: period, grouping: .model, database: database)
-    _ = HTMLRenderer.render(r.table(currency: .usd), charts: try CostCharts.make(period: period, currency: .usd, database: database))
+    _ = HTMLRenderer.render(
+        r.table(currency: .usd), charts: try CostCharts.make(period: period, currency: .usd, database: database))
 }
 try timed("report --year 2026 (csv)") {
     let r = try AnnualReport.make(year: 2026, nowMicros: now, database: database)
@@ -170,8 +183,10 @@ for format in CallExporter.Format.allCases {
     }
     try handle.close()
     let bytes = (try? FileManager.default.attributesOfItem(atPath: exportPath)[.size] as? Int) ?? 0
-    print(String(format: "export 2026-11 --format %@: %d rows in %.2f s = %.0f rows/s, %d MiB, max RSS %.0f -> %.0f MiB",
-        format.rawValue, rows, t, Double(rows) / t, bytes / 1_048_576, rssBefore, maxRSSMiB()))
+    print(
+        String(
+            format: "export 2026-11 --format %@: %d rows in %.2f s = %.0f rows/s, %d MiB, max RSS %.0f -> %.0f MiB",
+            format.rawValue, rows, t, Double(rows) / t, bytes / 1_048_576, rssBefore, maxRSSMiB()))
 }
 try? FileManager.default.removeItem(atPath: exportPath)
 
@@ -196,11 +211,14 @@ func insertRate(withRollup: Bool) throws -> Double {
             for _ in 0..<1000 {
                 id += 1
                 let start = yearStart + id * 1_000_000
-                batch.append(UsageEvent(
-                    id: id, startedAtMicros: start, finishedAtMicros: start + 500_000, endpoint: "/v1/chat/completions",
-                    model: models[Int(id % 4)], provider: "holysheep", providerKind: .holysheep, status: .ok,
-                    usage: TokenUsage(promptTokens: 1000 + id % 977, completionTokens: 200 + id % 311),
-                    latencyMicros: 500_000 + id % 9973, keyID: id % 20 + 1, team: "team-\(id % 20)", tags: "project=p\(id % 3)"))
+                batch.append(
+                    UsageEvent(
+                        id: id, startedAtMicros: start, finishedAtMicros: start + 500_000,
+                        endpoint: "/v1/chat/completions",
+                        model: models[Int(id % 4)], provider: "holysheep", providerKind: .holysheep, status: .ok,
+                        usage: TokenUsage(promptTokens: 1000 + id % 977, completionTokens: 200 + id % 311),
+                        latencyMicros: 500_000 + id % 9973, keyID: id % 20 + 1, team: "team-\(id % 20)",
+                        tags: "project=p\(id % 3)"))
             }
             try db.insert(batch)
         }
@@ -209,8 +227,11 @@ func insertRate(withRollup: Bool) throws -> Double {
 }
 let plain = try insertRate(withRollup: false)
 let rolled = try insertRate(withRollup: true)
-print(String(format: "insert path (LedgerDatabase.insert, 1000/tx): %.0f calls/s with 0001's schema, %.0f calls/s with 0003's rollup trigger + index (%.0f%%)",
-    plain, rolled, (rolled / plain - 1) * 100))
+print(
+    String(
+        format:
+            "insert path (LedgerDatabase.insert, 1000/tx): %.0f calls/s with 0001's schema, %.0f calls/s with 0003's rollup trigger + index (%.0f%%)",
+        plain, rolled, (rolled / plain - 1) * 100))
 
 if !keep { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
 
