@@ -12,10 +12,10 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the OpenAI-compatible proxy; every call is recorded in the ledger.",
         discussion: """
-            Upstream keys come only from the environment: HOLYSHEEP_API_KEY (primary) and OFFICIAL_API_KEY
-            (fallback), or the variables a [provider NAME] section names with api_key_env. Without a key the proxy
-            still starts, warns, and answers calls with an OpenAI-shaped error naming the missing variable.
-            SIGTERM stops accepting, lets in-flight calls finish (drain_timeout_seconds), flushes the ledger, exits 0.
+            Upstream keys come only from the environment: HOLYSHEEP_API_KEY (primary), OFFICIAL_API_KEY (fallback), \
+            or the variable a [provider NAME] section names with api_key_env. Without a key the proxy still starts, \
+            warns, and answers calls with an OpenAI-shaped error naming the missing variable. SIGTERM stops \
+            accepting, lets in-flight calls finish (at most drain_timeout_seconds), flushes the ledger and exits 0.
 
             Examples:
               holysheep-ledger serve

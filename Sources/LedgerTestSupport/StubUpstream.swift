@@ -38,7 +38,10 @@ package final class StubUpstream: Sendable {
     /// Stream bodies whose writes have ended, and whether they ended because the writer failed (peer gone).
     private let streamOutcomes = Mutex<[Bool]>([])
 
-    package init() {}
+    private let keepsRequests: Bool
+
+    /// - Parameter keepsRequests: false for benchmarks, so memory stays flat over millions of requests.
+    package init(keepsRequests: Bool = true) { self.keepsRequests = keepsRequests }
 
     /// Every request so far, oldest first.
     package var requests: [Received] { received.withLock { $0 } }
@@ -62,12 +65,14 @@ package final class StubUpstream: Sendable {
     }
 
     /// Runs the stub on an ephemeral port for the duration of `body`, which receives the port.
-    package func run<T: Sendable>(_ body: @Sendable (Int) async throws -> T) async throws -> T {
+    package func run<T: Sendable>(
+        host: String = "127.0.0.1", port: Int = 0, _ body: @Sendable (Int) async throws -> T
+    ) async throws -> T {
         var logger = Logger(label: "stub-upstream")
         logger.logLevel = .critical
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(
-            router: router(), configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: 0)),
+            router: router(), configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? 0)
                 portContinuation.finish()
@@ -114,6 +119,7 @@ package final class StubUpstream: Sendable {
     private struct Cut: Error {}
 
     private func note(_ request: Request, body: [UInt8]) {
+        guard keepsRequests else { return }
         let entry = Received(
             method: request.method.rawValue, path: request.uri.path, authorization: request.headers[.authorization],
             body: body)
