@@ -38,7 +38,7 @@ import Testing
     }
 
     private func withProxy(
-        upstreamKey: String? = "upstream-secret", maxBodyBytes: Int = 16 << 20,
+        upstreamKey: String? = "upstream-secret", maxBodyBytes: Int = 16 << 20, timeout: Duration = .seconds(5),
         _ test: @Sendable (Harness) async throws -> Void
     ) async throws {
         let stub = StubUpstream()
@@ -49,7 +49,7 @@ import Testing
                 providers: [
                     ProviderConfiguration(
                         name: "holysheep", baseURL: "http://127.0.0.1:\(port)/v1", kind: .holysheep,
-                        apiKeyEnvironment: "HOLYSHEEP_API_KEY", apiKey: upstreamKey, timeout: .seconds(5))
+                        apiKeyEnvironment: "HOLYSHEEP_API_KEY", apiKey: upstreamKey, timeout: timeout)
                 ])
             let upstream = try CurlUpstreamClient()
             defer { upstream.shutdown() }
@@ -145,6 +145,42 @@ import Testing
             #expect(event.status == .interrupted)
             #expect(event.usage == nil)
             #expect(event.errorType == "upstream_interrupted")
+        }
+    }
+
+    @Test func recordsAClientThatLeavesMidStreamAsCancelledAndAbortsTheUpstream() async throws {
+        try await withProxy { h in
+            let port = try #require(h.client.port)
+            let curl = try CurlUpstreamClient()
+            defer { curl.shutdown() }
+            let body = #"{"model":"gpt-4.1","messages":[],"stream":true,"x_stub_fault":"chunk_delay_ms=100"}"#
+            let response = try await curl.send(
+                UpstreamRequest(
+                    method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions",
+                    headers: [("Authorization", "Bearer \(Self.clientKey)")], body: ByteBuffer(string: body)))
+            var iterator = response.body.makeAsyncIterator()
+            let first = try #require(try await iterator.next())
+            #expect(String(buffer: first).hasPrefix("data: {"))
+            response.cancel()
+            for _ in 0..<300 where h.recorder.events.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            let event = try #require(h.recorder.events.only)
+            #expect(event.status == .cancelled)
+            #expect(event.usage == nil)
+            for _ in 0..<300 where h.stub.streamWriteFailures.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(h.stub.streamWriteFailures == [true])
+        }
+    }
+
+    @Test func answersAHungUpstreamWith504AndRecordsATimeout() async throws {
+        try await withProxy(timeout: .milliseconds(200)) { h in
+            let response = try await h.post(
+                "/v1/chat/completions", #"{"model":"gpt-4.1","messages":[],"x_stub_fault":"delay_ms=700"}"#)
+            #expect(response.status == .gatewayTimeout)
+            #expect(String(buffer: response.body).contains("total timeout"))
+            let event = try #require(h.recorder.events.only)
+            #expect(event.status == .timeout)
+            #expect(event.httpStatus == 504)
+            #expect(event.usage == nil)
         }
     }
 

@@ -2,7 +2,7 @@
 // and streamed, at concurrency 1 and 64. Prints req/s, p50/p99 latency, the proxy's added latency, and the proxy
 // process's RSS. Not a test: numbers depend on the machine.
 //
-//   swift run -c release ProxyBench [--requests N] [--soak N]
+//   swift run -c release ProxyBench [--requests N] [--soak N] [--ledger off]
 //
 // The proxy runs in a child process (this binary with `proxy-child`), so its RSS is its own; the stub upstream
 // and the load generator (libcurl, the same client the proxy uses) share this process.
@@ -16,6 +16,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
 #if canImport(Glibc)
@@ -25,7 +26,7 @@ import Glibc
 let benchKey = "hsl-bench-0000000000"
 
 /// The proxy as `serve` builds it, on a fixed port, until SIGTERM.
-func runProxyChild(upstreamPort: Int, port: Int, databasePath: String) async throws {
+func runProxyChild(upstreamPort: Int, port: Int, databasePath: String, ledgerOn: Bool) async throws {
     var logger = Logger(label: "proxy-bench")
     logger.logLevel = .warning
     let database = try LedgerDatabase(path: databasePath)
@@ -40,14 +41,27 @@ func runProxyChild(upstreamPort: Int, port: Int, databasePath: String) async thr
                 apiKeyEnvironment: "HOLYSHEEP_API_KEY", apiKey: "bench-upstream-key")
         ])
     let registry = PrometheusCollectorRegistry()
+    let recorder: any UsageRecorder = ledgerOn ? writer : DiscardingRecorder()
     let app = buildApplication(
-        configuration: configuration, upstream: upstream, recorder: writer,
+        configuration: configuration, upstream: upstream, recorder: recorder,
         keys: StaticKeyVerifier([benchKey: ClientIdentity(keyID: 1, name: "bench", team: nil)]),
         prices: try database.loadPriceBook(), metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
         services: [writer], logger: logger)
     try await ServiceGroup(
         configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger)
     ).run()
+}
+
+/// `--ledger off`: isolates the proxy's own cost from the ledger's.
+final class DiscardingRecorder: UsageRecorder {
+    private let next = Mutex<Int64>(1)
+    func reserveCallID() -> Int64 {
+        next.withLock { id in
+            defer { id += 1 }
+            return id
+        }
+    }
+    func record(_ event: UsageEvent) async throws {}
 }
 
 /// A port nothing listens on right now.
@@ -139,13 +153,14 @@ func option(_ name: String, default value: Int) -> Int {
 func runBenchmark() async throws {
     let requests = option("--requests", default: 20_000)
     let soak = option("--soak", default: 0)
+    let ledgerOn = !(CommandLine.arguments.firstIndex(of: "--ledger").map { CommandLine.arguments[$0 + 1] == "off" } ?? false)
     let stub = StubUpstream(keepsRequests: false)
     try await stub.run { stubPort in
         let proxyPort = freePort()
         let ledger = TemporaryLedgerPath("proxy-bench")
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = ["proxy-child", String(stubPort), String(proxyPort), ledger.path]
+        child.arguments = ["proxy-child", String(stubPort), String(proxyPort), ledger.path, ledgerOn ? "on" : "off"]
         try child.run()
         defer {
             child.terminate()
@@ -162,7 +177,7 @@ func runBenchmark() async throws {
             }
         }
         guard healthy else { throw CancellationError() }
-        print("ProxyBench: stub upstream direct vs through holysheep-ledger proxy (ledger on: SQLite WAL file)")
+        print("ProxyBench: stub upstream direct vs through the holysheep-ledger proxy, ledger " + (ledgerOn ? "on (SQLite WAL file)" : "off (calls discarded)"))
         print("requests per scenario: \(requests) (concurrency 1: \(requests / 10)); latency = request start to last byte")
         print("")
         print("mode        conc  target   req/s      p50 ms   p99 ms   fail  | added p50  added p99  proxy RSS MiB")
@@ -197,10 +212,10 @@ func runBenchmark() async throws {
     }
 }
 
-if CommandLine.arguments.count >= 5 && CommandLine.arguments[1] == "proxy-child" {
+if CommandLine.arguments.count >= 6 && CommandLine.arguments[1] == "proxy-child" {
     try await runProxyChild(
         upstreamPort: Int(CommandLine.arguments[2]) ?? 0, port: Int(CommandLine.arguments[3]) ?? 0,
-        databasePath: CommandLine.arguments[4])
+        databasePath: CommandLine.arguments[4], ledgerOn: CommandLine.arguments[5] == "on")
 } else {
     try await runBenchmark()
 }
