@@ -87,7 +87,6 @@ private final class CurlMultiLoop: @unchecked Sendable {
     let activeCount = Atomic<Int>(0)
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
-    private var thread: Thread?
 
     init(maxCachedConnections: Int) throws {
         let code = hsl_curl_global_init_once()
@@ -97,10 +96,10 @@ private final class CurlMultiLoop: @unchecked Sendable {
         _ = hsl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
     }
 
+    /// Starts the loop thread. The thread holds the loop until `stop()` ends it; nothing holds the thread (no cycle).
     func start() {
         let thread = Thread { [self] in run() }
         thread.name = "curl-multi"
-        self.thread = thread
         thread.start()
     }
 
