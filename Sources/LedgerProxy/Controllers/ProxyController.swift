@@ -27,7 +27,7 @@ package struct ProxyController: Sendable {
         let event = UsageEvent(
             id: recorder.reserveCallID(), startedAtMicros: now(), finishedAtMicros: 0, endpoint: endpoint,
             status: .clientError, latencyMicros: 0,
-            tags: Self.normalisedTags(request.headers[HTTPField.Name("X-Ledger-Tags")!]))
+            tags: Self.normalisedTags(request.headers[.ledgerTags]))
         return Call(event: event, start: ContinuousClock.now)
     }
 
@@ -274,9 +274,9 @@ package struct ProxyController: Sendable {
     }
 
     private func addLedgerHeaders(_ headers: inout HTTPFields, call: Call) {
-        headers[HTTPField.Name("x-ledger-call-id")!] = String(call.event.id)
-        headers[HTTPField.Name("x-latency-ms")!] = String(Self.micros(ContinuousClock.now - call.start) / 1000)
-        if let provider = call.event.provider { headers[HTTPField.Name("x-ledger-provider")!] = provider }
+        headers[.ledgerCallID] = String(call.event.id)
+        headers[.latencyMilliseconds] = String(Self.micros(ContinuousClock.now - call.start) / 1000)
+        if let provider = call.event.provider { headers[.ledgerProvider] = provider }
     }
 
     private func isKnown(model: String, atMicros micros: Int64) -> Bool {

@@ -307,13 +307,19 @@ private func curlWriteHeader(
     guard let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-    if line.hasPrefix("HTTP/") {
+    let bytes = UnsafeRawBufferPointer(start: data, count: length)
+    if bytes.starts(with: "HTTP/".utf8) {
         transfer.headers.removeAll()
-    } else if let colon = line.firstIndex(of: ":") {
-        let name = line[..<colon].trimmingCharacters(in: .whitespaces)
-        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
-        transfer.headers.append((name: name, value: value))
+    } else if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
+        func trimmed(_ part: Slice<UnsafeRawBufferPointer>) -> String {
+            var part = part
+            while let first = part.first, first == 0x20 || first == 0x09 { part = part.dropFirst() }
+            while let last = part.last, last == 0x20 || last == 0x09 || last == 0x0D || last == 0x0A {
+                part = part.dropLast()
+            }
+            return String(decoding: part, as: UTF8.self)
+        }
+        transfer.headers.append((name: trimmed(bytes[..<colon]), value: trimmed(bytes[(colon + 1)...])))
     }
     return length
 }
