@@ -118,6 +118,12 @@ def test_openai_sdk_through_the_proxy_records_every_call_exactly(proxy):
     streamed = [json.loads(b) for p, _, b in stub.requests if b and json.loads(b).get("stream")]
     assert len(streamed) == 2 and all(r["stream_options"]["include_usage"] for r in streamed)
 
+    health = json.load(urllib.request.urlopen(base + "/healthz", timeout=5))
+    assert health["status"] == "ok" and health["ledger"] == "writable"
+    metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+    assert 'ledger_requests_total{endpoint="/v1/embeddings",model="text-embedding-3-small",provider="holysheep",status="ok"} 1' in metrics
+    assert 'ledger_prompt_tokens_total{model="gpt-4.1",provider="holysheep"} 33' in metrics
+
     # SIGTERM: drains, flushes, exits 0.
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0

@@ -48,7 +48,8 @@ struct Serve: AsyncParsableCommand {
         let app = buildApplication(
             configuration: configuration, upstream: upstream, recorder: writer, keys: KeyStore(database: database),
             prices: try database.loadPriceBook(), metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
-            exposition: PrometheusExposition(registry: registry), services: [writer], logger: logger)
+            exposition: PrometheusExposition(registry: registry), ledgerHealth: LedgerProbe(database: database),
+            services: [writer], logger: logger)
         var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.drainTimeout
         try await ServiceGroup(configuration: group).run()
@@ -59,6 +60,12 @@ struct Serve: AsyncParsableCommand {
 struct PrometheusExposition: MetricsExposition {
     let registry: PrometheusCollectorRegistry
     func render() -> String { registry.emitToString() }
+}
+
+/// `/healthz`'s ledger check.
+struct LedgerProbe: LedgerHealthCheck {
+    let database: LedgerDatabase
+    func ledgerIsWritable() async -> Bool { database.isWritable() }
 }
 
 /// Builds the proxy configuration: defaults, then the file, then flags; keys from the environment.

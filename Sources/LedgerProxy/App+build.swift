@@ -11,6 +11,12 @@ package protocol MetricsExposition: Sendable {
     func render() -> String
 }
 
+/// Answers whether the ledger can record calls right now (for `/healthz`).
+package protocol LedgerHealthCheck: Sendable {
+    /// True when a write would succeed.
+    func ledgerIsWritable() async -> Bool
+}
+
 /// Builds the proxy application. The caller adds services (the ledger writer) and runs it.
 ///
 /// - Parameters:
@@ -20,6 +26,7 @@ package protocol MetricsExposition: Sendable {
 ///   - keys: verifies client `hsl-…` secrets.
 ///   - prices: decides which models are known and prices metrics.
 ///   - metrics: where counters go; `exposition` renders them at `/metrics`.
+///   - ledgerHealth: checked by `/healthz` (unchecked when nil).
 ///   - services: run before the server starts and stopped after it (the ledger writer: it drains last).
 ///   - now: wall-clock microseconds since 1970, injected for tests.
 package func buildApplication(
@@ -30,6 +37,7 @@ package func buildApplication(
     prices: some PriceLookup,
     metrics: ProxyMetrics,
     exposition: (any MetricsExposition)? = nil,
+    ledgerHealth: (any LedgerHealthCheck)? = nil,
     services: [any Service] = [],
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
@@ -52,7 +60,7 @@ package func buildApplication(
         await controller.handle(.models, request: request, context: context)
     }
     router.get("/healthz") { _, _ in
-        healthResponse(configuration)
+        healthResponse(configuration, ledgerWritable: await ledgerHealth?.ledgerIsWritable())
     }
     router.get("/metrics") { _, _ in
         Response(
@@ -66,16 +74,20 @@ package func buildApplication(
         services: services, logger: logger)
 }
 
-/// `/healthz`: 200 when every provider has a key, else 503 naming what is missing.
-private func healthResponse(_ configuration: ProxyConfiguration) -> Response {
+/// `/healthz`: 200 when the primary provider has a key and the ledger is writable, else 503; says what is missing.
+private func healthResponse(_ configuration: ProxyConfiguration, ledgerWritable: Bool?) -> Response {
     let missing = configuration.providersMissingKeys
     let providers = configuration.providers.map { provider in
-        "{\"name\":\"\(provider.name)\",\"base_url\":\"\(provider.baseURL)\",\"key\":\"\(provider.apiKey == nil ? "missing:" + provider.apiKeyEnvironment : "set")\"}"
+        let key = provider.apiKey == nil ? "missing:" + provider.apiKeyEnvironment : "set"
+        return "{\"name\":\"\(provider.name)\",\"base_url\":\"\(provider.baseURL)\",\"key\":\"\(key)\"}"
     }
-    let primaryReady = configuration.providers.first?.apiKey != nil
-    let body = "{\"status\":\"\(primaryReady ? (missing.isEmpty ? "ok" : "degraded") : "unavailable")\",\"providers\":[\(providers.joined(separator: ","))]}\n"
+    let ready = configuration.providers.first?.apiKey != nil && ledgerWritable != false
+    let status = ready ? (missing.isEmpty ? "ok" : "degraded") : "unavailable"
+    let ledger = ledgerWritable.map { $0 ? "writable" : "not_writable" } ?? "unchecked"
+    let body =
+        "{\"status\":\"\(status)\",\"ledger\":\"\(ledger)\",\"providers\":[\(providers.joined(separator: ","))]}\n"
     return Response(
-        status: primaryReady ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+        status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
         body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
 }
 

@@ -286,6 +286,16 @@ import Testing
             let health = try await h.client.execute(uri: "/healthz", method: .get)
             #expect(health.status == .serviceUnavailable)
             #expect(String(buffer: health.body).contains("missing:HOLYSHEEP_API_KEY"))
+            #expect(String(buffer: health.body).contains(#""ledger":"unchecked""#))
+        }
+    }
+
+    @Test func healthIsOKWithAKeyAndAWritableLedger() async throws {
+        try await withProxy { h in
+            let health = try await h.client.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .ok)
+            #expect(String(buffer: health.body).hasPrefix(#"{"status":"ok""#))
+            #expect(h.recorder.events.isEmpty)
         }
     }
 
