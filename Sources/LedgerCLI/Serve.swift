@@ -38,7 +38,8 @@ struct Serve: AsyncParsableCommand {
         let logger = Logger(label: "holysheep-ledger")
         let configuration = try ServeConfiguration.load(path: config, host: host, port: port)
         for provider in configuration.providersMissingKeys {
-            logger.warning("no API key for provider \(provider.name) (\(provider.baseURL)): set \(provider.apiKeyEnvironment)")
+            logger.warning(
+                "no API key for provider \(provider.name) (\(provider.baseURL)): set \(provider.apiKeyEnvironment)")
         }
         let database = try ledger.open()
         let writer = try LedgerWriter(database: database, logger: logger)
@@ -47,10 +48,12 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         let app = buildApplication(
             configuration: configuration, upstream: upstream, recorder: writer, keys: KeyStore(database: database),
-            prices: try database.loadPriceBook(), metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
+            prices: try database.loadPriceBook(),
+            metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             exposition: PrometheusExposition(registry: registry), ledgerHealth: LedgerProbe(database: database),
             services: [writer], logger: logger)
-        var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        var group = ServiceGroupConfiguration(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.drainTimeout
         try await ServiceGroup(configuration: group).run()
     }

@@ -26,7 +26,9 @@ extension ProxyConfiguration {
                 section = String(trimmed.dropFirst().dropLast()).trimmingSpaces
                 if section.hasPrefix("provider ") || section.hasPrefix("provider.") {
                     let name = String(section.dropFirst("provider ".count)).trimmingSpaces
-                    guard !name.isEmpty else { throw ProxyConfigurationError(line: number, message: "provider needs a name") }
+                    guard !name.isEmpty else {
+                        throw ProxyConfigurationError(line: number, message: "provider needs a name")
+                    }
                     let template = ProviderConfiguration.defaults[name]
                     providers.append(
                         template
@@ -44,10 +46,13 @@ extension ProxyConfiguration {
             }
             let key = String(trimmed[..<equals]).trimmingSpaces
             var value = String(trimmed[trimmed.index(after: equals)...]).trimmingSpaces
-            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
             func integer() throws(ProxyConfigurationError) -> Int {
                 guard let n = Int(value), n >= 0 else {
-                    throw ProxyConfigurationError(line: number, message: "\(key) must be a whole number, got '\(value)'")
+                    throw ProxyConfigurationError(
+                        line: number, message: "\(key) must be a whole number, got '\(value)'")
                 }
                 return n
             }
@@ -63,8 +68,10 @@ extension ProxyConfiguration {
             case ("server", "max_body_bytes"): result.maxBodyBytes = try integer()
             case ("server", "drain_timeout_seconds"): result.drainTimeout = try seconds()
             case ("server", "models"):
-                result.extraModels.formUnion(value.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty })
-            case ("provider", "base_url"): providers[providers.count - 1].baseURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+                result.extraModels.formUnion(
+                    value.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty })
+            case ("provider", "base_url"):
+                providers[providers.count - 1].baseURL = value.hasSuffix("/") ? String(value.dropLast()) : value
             case ("provider", "kind"):
                 guard let kind = ProviderKind(rawValue: value) else {
                     throw ProxyConfigurationError(line: number, message: "kind must be official or holysheep")
@@ -75,7 +82,8 @@ extension ProxyConfiguration {
             case ("provider", "timeout_seconds"): providers[providers.count - 1].timeout = try seconds()
             default:
                 throw ProxyConfigurationError(
-                    line: number, message: "unknown key '\(key)'" + (section.isEmpty ? " outside a section" : " in [\(section)]"))
+                    line: number,
+                    message: "unknown key '\(key)'" + (section.isEmpty ? " outside a section" : " in [\(section)]"))
             }
         }
         if !providers.isEmpty {

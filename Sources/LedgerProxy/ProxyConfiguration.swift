@@ -54,7 +54,8 @@ package struct ProxyConfiguration: Sendable {
     package var extraModels: Set<String>
 
     package init(
-        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 16 << 20, maxUpstreamBodyBytes: Int = 64 << 20,
+        host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 16 << 20,
+        maxUpstreamBodyBytes: Int = 64 << 20,
         drainTimeout: Duration = .seconds(30), providers: [ProviderConfiguration] = [.holysheep, .official],
         extraModels: Set<String> = []
     ) {

@@ -8,7 +8,8 @@ package struct ProxyError: HTTPResponseError, CustomStringConvertible {
     package var param: String?
     package var code: String?
 
-    package init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil) {
+    package init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil)
+    {
         self.status = status
         self.message = message
         self.type = type
@@ -63,7 +64,8 @@ extension ProxyError {
     static func modelNotFound(_ model: String) -> ProxyError {
         ProxyError(
             status: .notFound,
-            message: "The model '\(model)' does not exist: it is neither in the ledger's price book nor in the proxy configuration.",
+            message:
+                "The model '\(model)' does not exist: it is neither in the ledger's price book nor in the proxy configuration.",
             type: "invalid_request_error", param: "model", code: "model_not_found")
     }
 
@@ -75,7 +77,8 @@ extension ProxyError {
     }
 
     static func notFound(path: String) -> ProxyError {
-        ProxyError(status: .notFound, message: "Unknown path \(path).", type: "invalid_request_error", code: "not_found")
+        ProxyError(
+            status: .notFound, message: "Unknown path \(path).", type: "invalid_request_error", code: "not_found")
     }
 
     static func methodNotAllowed(_ method: String, path: String) -> ProxyError {

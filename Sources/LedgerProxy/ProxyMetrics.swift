@@ -1,5 +1,6 @@
-package import Metrics
 package import LedgerCore
+package import Metrics
+import Synchronization
 
 /// The proxy's metrics, created through an injected factory (the CLI passes Prometheus's; tests a fresh one).
 package struct ProxyMetrics: Sendable {
@@ -41,8 +42,6 @@ package struct ProxyMetrics: Sendable {
         return try await body()
     }
 }
-
-import Synchronization
 
 /// A shared integer counter.
 private final class CountingCell: Sendable {

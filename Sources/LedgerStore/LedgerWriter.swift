@@ -1,5 +1,5 @@
-package import LedgerCore
 import GRDB
+package import LedgerCore
 package import Logging
 package import ServiceLifecycle
 import Synchronization

@@ -142,7 +142,8 @@ package final class StubUpstream: Sendable {
             status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
             body: ResponseBody(
                 byteBuffer: ByteBuffer(
-                    string: #"{"error":{"message":"stub fault \#(status)","type":"server_error","param":null,"code":"stub_\#(status)"}}"#
+                    string:
+                        #"{"error":{"message":"stub fault \#(status)","type":"server_error","param":null,"code":"stub_\#(status)"}}"#
                 )))
     }
 
@@ -167,14 +168,25 @@ package final class StubUpstream: Sendable {
         let usageNull = includeUsage ? #","usage":null"# : ""
         let object = legacy ? "text_completion" : "chat.completion.chunk"
         for (index, piece) in Self.chatPieces.enumerated() {
-            let delta = legacy ? #"{"index":0,"text":"\#(piece)","finish_reason":null}"# : #"{"index":0,"delta":{"#
-                + (index == 0 ? #""role":"assistant","# : "") + #""content":"\#(piece)"},"finish_reason":null}"#
-            events.append(#"{"id":"stub-1","object":"\#(object)","created":1,"model":"\#(model)","choices":[\#(delta)]\#(usageNull)}"#)
+            let delta =
+                legacy
+                ? #"{"index":0,"text":"\#(piece)","finish_reason":null}"#
+                : #"{"index":0,"delta":{"#
+                    + (index == 0 ? #""role":"assistant","# : "") + #""content":"\#(piece)"},"finish_reason":null}"#
+            events.append(
+                #"{"id":"stub-1","object":"\#(object)","created":1,"model":"\#(model)","choices":[\#(delta)]\#(usageNull)}"#
+            )
         }
-        let finish = legacy ? #"{"index":0,"text":"","finish_reason":"stop"}"# : #"{"index":0,"delta":{},"finish_reason":"stop"}"#
-        events.append(#"{"id":"stub-1","object":"\#(object)","created":1,"model":"\#(model)","choices":[\#(finish)]\#(usageNull)}"#)
+        let finish =
+            legacy
+            ? #"{"index":0,"text":"","finish_reason":"stop"}"# : #"{"index":0,"delta":{},"finish_reason":"stop"}"#
+        events.append(
+            #"{"id":"stub-1","object":"\#(object)","created":1,"model":"\#(model)","choices":[\#(finish)]\#(usageNull)}"#
+        )
         if includeUsage && !fault.noUsage {
-            events.append(#"{"id":"stub-1","object":"\#(object)","created":1,"model":"\#(model)","choices":[],"usage":\#(usage)}"#)
+            events.append(
+                #"{"id":"stub-1","object":"\#(object)","created":1,"model":"\#(model)","choices":[],"usage":\#(usage)}"#
+            )
         }
         events.append("[DONE]")
         let stub = self

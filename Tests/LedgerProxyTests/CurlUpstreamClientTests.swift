@@ -13,7 +13,9 @@ import Testing
         return ByteBuffer(string: json + "}")
     }
 
-    private func request(_ port: Int, path: String = "/v1/chat/completions", body: ByteBuffer?, total: Duration = .seconds(5))
+    private func request(
+        _ port: Int, path: String = "/v1/chat/completions", body: ByteBuffer?, total: Duration = .seconds(5)
+    )
         -> UpstreamRequest
     {
         UpstreamRequest(
@@ -82,7 +84,10 @@ import Testing
         try await StubUpstream().run { port in
             let client = try CurlUpstreamClient()
             defer { client.shutdown() }
-            await #expect(throws: UpstreamError.timeout(url: "http://127.0.0.1:\(port)/v1/chat/completions", after: .milliseconds(150))) {
+            await #expect(
+                throws: UpstreamError.timeout(
+                    url: "http://127.0.0.1:\(port)/v1/chat/completions", after: .milliseconds(150))
+            ) {
                 _ = try await client.send(
                     request(port, body: chatBody(stream: false, fault: "delay_ms=600"), total: .milliseconds(150)))
             }
@@ -97,7 +102,9 @@ import Testing
             let response = try await client.send(request(port, body: chatBody(stream: true, fault: "cut_after=2")))
             var events = 0
             await #expect {
-                for try await chunk in response.body { events += String(buffer: chunk).components(separatedBy: "\n\n").count - 1 }
+                for try await chunk in response.body {
+                    events += String(buffer: chunk).components(separatedBy: "\n\n").count - 1
+                }
             } throws: { error in
                 if case .interrupted = error as? UpstreamError { return true }
                 return false
@@ -111,7 +118,8 @@ import Testing
         try await stub.run { port in
             let client = try CurlUpstreamClient()
             defer { client.shutdown() }
-            let response = try await client.send(request(port, body: chatBody(stream: true, fault: "chunk_delay_ms=100")))
+            let response = try await client.send(
+                request(port, body: chatBody(stream: true, fault: "chunk_delay_ms=100")))
             var iterator = response.body.makeAsyncIterator()
             _ = try await iterator.next()
             #expect(client.activeTransfers == 1)

@@ -8,7 +8,8 @@ import Testing
     private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
     @Test func readsModelStreamAndUsageRequest() throws {
-        let parsed = try body(#"{"model":"gpt-\u0034.1","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#)
+        let parsed = try body(
+            #"{"model":"gpt-\u0034.1","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#)
         #expect(parsed.model == "gpt-4.1")
         #expect(parsed.stream)
         #expect(parsed.clientRequestedUsage)
@@ -25,7 +26,8 @@ import Testing
     }
 
     @Test func leavesANonStreamedBodyByteForByte() throws {
-        let original = #"{ "model" : "gpt-4.1", "temperature": 1.50, "x_unknown": {"deep": [1e3, null]} , "messages":[] }"#
+        let original =
+            #"{ "model" : "gpt-4.1", "temperature": 1.50, "x_unknown": {"deep": [1e3, null]} , "messages":[] }"#
         #expect(text(try body(original).upstreamBytes(model: "gpt-4.1")) == original)
     }
 
@@ -47,12 +49,14 @@ import Testing
     }
 
     @Test func replacesOnlyTheModelWhenRouted() throws {
-        let edited = text(try body(#"{"model":"auto","messages":[{"content":"model"}]}"#).upstreamBytes(model: "deepseek-v3.2"))
+        let edited = text(
+            try body(#"{"model":"auto","messages":[{"content":"model"}]}"#).upstreamBytes(model: "deepseek-v3.2"))
         #expect(edited == #"{"model":"deepseek-v3.2","messages":[{"content":"model"}]}"#)
     }
 
     @Test func parsesUsageWithCachedAndReasoningTokens() throws {
-        let json = #"{"usage":{"prompt_tokens":100,"completion_tokens":40,"prompt_tokens_details":{"cached_tokens":30},"completion_tokens_details":{"reasoning_tokens":12}}}"#
+        let json =
+            #"{"usage":{"prompt_tokens":100,"completion_tokens":40,"prompt_tokens_details":{"cached_tokens":30},"completion_tokens_details":{"reasoning_tokens":12}}}"#
         #expect(
             OpenAIUsage.parse(body: Array(json.utf8))
                 == TokenUsage(promptTokens: 100, cachedPromptTokens: 30, completionTokens: 40, reasoningTokens: 12))

@@ -65,7 +65,8 @@ import Testing
         }
     }
 
-    static let chat = #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"temperature":0.70,"x_client_field":[1,{"a":null}]}"#
+    static let chat =
+        #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"temperature":0.70,"x_client_field":[1,{"a":null}]}"#
     static let chatUsage = TokenUsage(promptTokens: 11, cachedPromptTokens: 3, completionTokens: 7, reasoningTokens: 2)
 
     @Test func relaysANonStreamedChatUnchangedAndRecordsItsUsage() async throws {
@@ -233,15 +234,28 @@ import Testing
     }
 
     static let badCases: [BadCase] = [
-        BadCase(path: "/v1/chat/completions", body: Self.chat, key: "hsl-wrong", status: .unauthorized, code: "invalid_api_key"),
-        BadCase(path: "/v1/chat/completions", body: Self.chat, key: nil, status: .unauthorized, code: "invalid_api_key"),
-        BadCase(path: "/v1/chat/completions", body: #"{"model":"gpt-4.1","messages":[}"#, status: .badRequest, code: nil),
-        BadCase(path: "/v1/chat/completions", body: #"{"messages":[]}"#, status: .badRequest, code: "missing_required_parameter"),
-        BadCase(path: "/v1/chat/completions", body: #"{"model":"gpt-4.1"}"#, status: .badRequest, code: "missing_required_parameter"),
-        BadCase(path: "/v1/embeddings", body: #"{"model":"text-embedding-3-small"}"#, status: .badRequest, code: "missing_required_parameter"),
-        BadCase(path: "/v1/chat/completions", body: #"{"model":"gpt-9","messages":[]}"#, status: .notFound, code: "model_not_found"),
+        BadCase(
+            path: "/v1/chat/completions", body: Self.chat, key: "hsl-wrong", status: .unauthorized,
+            code: "invalid_api_key"),
+        BadCase(
+            path: "/v1/chat/completions", body: Self.chat, key: nil, status: .unauthorized, code: "invalid_api_key"),
+        BadCase(
+            path: "/v1/chat/completions", body: #"{"model":"gpt-4.1","messages":[}"#, status: .badRequest, code: nil),
+        BadCase(
+            path: "/v1/chat/completions", body: #"{"messages":[]}"#, status: .badRequest,
+            code: "missing_required_parameter"),
+        BadCase(
+            path: "/v1/chat/completions", body: #"{"model":"gpt-4.1"}"#, status: .badRequest,
+            code: "missing_required_parameter"),
+        BadCase(
+            path: "/v1/embeddings", body: #"{"model":"text-embedding-3-small"}"#, status: .badRequest,
+            code: "missing_required_parameter"),
+        BadCase(
+            path: "/v1/chat/completions", body: #"{"model":"gpt-9","messages":[]}"#, status: .notFound,
+            code: "model_not_found"),
         BadCase(path: "/v1/chat/completion", body: Self.chat, status: .notFound, code: "not_found"),
-        BadCase(path: "/v1/chat/completions", method: .get, body: "", status: .methodNotAllowed, code: "method_not_allowed"),
+        BadCase(
+            path: "/v1/chat/completions", method: .get, body: "", status: .methodNotAllowed, code: "method_not_allowed"),
     ]
 
     @Test(arguments: badCases)

@@ -54,7 +54,8 @@ package struct ProxyController: Sendable {
 
     private func proxy(_ endpoint: OpenAIEndpoint, request: Request, call: inout Call) async throws -> Response {
         // 1. Who is calling.
-        guard let secret = Self.bearer(request.headers[.authorization]), let identity = await keys.verify(secret: secret)
+        guard let secret = Self.bearer(request.headers[.authorization]),
+            let identity = await keys.verify(secret: secret)
         else { throw Rejection(error: .invalidKey(), status: .clientError) }
         call.event.keyID = identity.keyID
         call.event.team = identity.team
@@ -114,7 +115,8 @@ package struct ProxyController: Sendable {
 
         let isEventStream = response.header("content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
         if let body, body.stream, (200..<300).contains(response.status), isEventStream {
-            return stream(response, call: call, upstreamStart: upstreamStart, clientWantsUsage: body.clientRequestedUsage)
+            return stream(
+                response, call: call, upstreamStart: upstreamStart, clientWantsUsage: body.clientRequestedUsage)
         }
         return try await relayWhole(response, call: &call, upstreamStart: upstreamStart, endpoint: endpoint)
     }

@@ -190,7 +190,9 @@ private final class CurlMultiLoop: @unchecked Sendable {
         if let body = request.body {
             _ = hsl_easy_setopt_offset(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.readableBytes))
             body.withUnsafeReadableBytes { bytes in
-                _ = hsl_easy_setopt_pointer(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                _ = hsl_easy_setopt_pointer(
+                    easy, CURLOPT_COPYPOSTFIELDS,
+                    UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
             }
             if request.method != "POST" { _ = hsl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method) }
         } else if request.method == "GET" {
@@ -249,7 +251,9 @@ private final class CurlMultiLoop: @unchecked Sendable {
         transfer.easy = nil
         curl_easy_reset(easy)
         if idleHandles.count < 256 { idleHandles.append(easy) } else { curl_easy_cleanup(easy) }
-        if let error { fail(transfer, error: error) } else {
+        if let error {
+            fail(transfer, error: error)
+        } else {
             activeCount.subtract(1, ordering: .relaxed)
             transfer.continuation?.finish()
             transfer.continuation = nil

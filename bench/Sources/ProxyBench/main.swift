@@ -20,7 +20,7 @@ import Synchronization
 import UnixSignals
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let benchKey = "hsl-bench-0000000000"
@@ -45,7 +45,8 @@ func runProxyChild(upstreamPort: Int, port: Int, databasePath: String, ledgerOn:
     let app = buildApplication(
         configuration: configuration, upstream: upstream, recorder: recorder,
         keys: StaticKeyVerifier([benchKey: ClientIdentity(keyID: 1, name: "bench", team: nil)]),
-        prices: try database.loadPriceBook(), metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
+        prices: try database.loadPriceBook(),
+        metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
         services: [writer], logger: logger)
     try await ServiceGroup(
         configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger)
@@ -101,7 +102,8 @@ let chatBody = #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}
 let streamBody = #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"stream":true}"#
 
 /// Sends `total` requests over `concurrency` workers; latency is request start to the body's last byte.
-func measure(_ client: CurlUpstreamClient, port: Int, stream: Bool, concurrency: Int, total: Int) async throws -> Result {
+func measure(_ client: CurlUpstreamClient, port: Int, stream: Bool, concurrency: Int, total: Int) async throws -> Result
+{
     let body = ByteBuffer(string: stream ? streamBody : chatBody)
     let request = UpstreamRequest(
         method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions",
@@ -153,7 +155,8 @@ func option(_ name: String, default value: Int) -> Int {
 func runBenchmark() async throws {
     let requests = option("--requests", default: 20_000)
     let soak = option("--soak", default: 0)
-    let ledgerOn = !(CommandLine.arguments.firstIndex(of: "--ledger").map { CommandLine.arguments[$0 + 1] == "off" } ?? false)
+    let ledgerOn =
+        !(CommandLine.arguments.firstIndex(of: "--ledger").map { CommandLine.arguments[$0 + 1] == "off" } ?? false)
     let stub = StubUpstream(keepsRequests: false)
     try await stub.run { stubPort in
         let proxyPort = freePort()
@@ -172,33 +175,46 @@ func runBenchmark() async throws {
         var healthy = false
         for _ in 0..<200 where !healthy {
             let health = UpstreamRequest(method: "GET", url: "http://127.0.0.1:\(proxyPort)/healthz")
-            if let response = try? await client.send(health), response.status == 200 { healthy = true } else {
+            if let response = try? await client.send(health), response.status == 200 {
+                healthy = true
+            } else {
                 try await Task.sleep(for: .milliseconds(50))
             }
         }
         guard healthy else { throw CancellationError() }
-        print("ProxyBench: stub upstream direct vs through the holysheep-ledger proxy, ledger " + (ledgerOn ? "on (SQLite WAL file)" : "off (calls discarded)"))
-        print("requests per scenario: \(requests) (concurrency 1: \(requests / 10)); latency = request start to last byte")
+        print(
+            "ProxyBench: stub upstream direct vs through the holysheep-ledger proxy, ledger "
+                + (ledgerOn ? "on (SQLite WAL file)" : "off (calls discarded)"))
+        print(
+            "requests per scenario: \(requests) (concurrency 1: \(requests / 10)); latency = request start to last byte"
+        )
         print("")
         print("mode        conc  target   req/s      p50 ms   p99 ms   fail  | added p50  added p99  proxy RSS MiB")
         for stream in [false, true] {
             for concurrency in [1, 64] {
                 let total = concurrency == 1 ? requests / 10 : requests
-                _ = try await measure(client, port: stubPort, stream: stream, concurrency: concurrency, total: min(total, 2000))
-                _ = try await measure(client, port: proxyPort, stream: stream, concurrency: concurrency, total: min(total, 2000))
-                let direct = try await measure(client, port: stubPort, stream: stream, concurrency: concurrency, total: total)
-                let proxied = try await measure(client, port: proxyPort, stream: stream, concurrency: concurrency, total: total)
+                _ = try await measure(
+                    client, port: stubPort, stream: stream, concurrency: concurrency, total: min(total, 2000))
+                _ = try await measure(
+                    client, port: proxyPort, stream: stream, concurrency: concurrency, total: min(total, 2000))
+                let direct = try await measure(
+                    client, port: stubPort, stream: stream, concurrency: concurrency, total: total)
+                let proxied = try await measure(
+                    client, port: proxyPort, stream: stream, concurrency: concurrency, total: total)
                 let mode = stream ? "streamed  " : "non-stream"
                 func row(_ target: String, _ r: Result, _ tail: String) -> String {
                     String(
-                        format: "%@  %4d  %@  %8.0f  %7.3f  %7.3f  %5d  %@", mode, concurrency, target, r.requestsPerSecond,
+                        format: "%@  %4d  %@  %8.0f  %7.3f  %7.3f  %5d  %@", mode, concurrency, target,
+                        r.requestsPerSecond,
                         r.p50, r.p99, r.failures, tail)
                 }
                 print(row("direct ", direct, "|"))
                 print(
                     row(
                         "proxied", proxied,
-                        String(format: "| %+8.3f  %+9.3f  %8.1f", proxied.p50 - direct.p50, proxied.p99 - direct.p99, rssMiB(child.processIdentifier))))
+                        String(
+                            format: "| %+8.3f  %+9.3f  %8.1f", proxied.p50 - direct.p50, proxied.p99 - direct.p99,
+                            rssMiB(child.processIdentifier))))
             }
         }
         if soak > 0 {
@@ -206,7 +222,10 @@ func runBenchmark() async throws {
             print("soak: \(soak) non-streamed requests at concurrency 64 through the proxy; RSS every 10%")
             for step in 1...10 {
                 let r = try await measure(client, port: proxyPort, stream: false, concurrency: 64, total: soak / 10)
-                print(String(format: "  %3d%%  %8.0f req/s  p99 %7.3f ms  fail %d  RSS %7.1f MiB", step * 10, r.requestsPerSecond, r.p99, r.failures, rssMiB(child.processIdentifier)))
+                print(
+                    String(
+                        format: "  %3d%%  %8.0f req/s  p99 %7.3f ms  fail %d  RSS %7.1f MiB", step * 10,
+                        r.requestsPerSecond, r.p99, r.failures, rssMiB(child.processIdentifier)))
             }
         }
     }
