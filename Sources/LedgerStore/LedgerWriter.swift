@@ -1,5 +1,5 @@
-import GRDB
 package import LedgerCore
+import GRDB
 package import Logging
 package import ServiceLifecycle
 import Synchronization
