@@ -133,6 +133,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Proxy benchmark: stub upstream directly vs through the proxy (bench/README.md).
+        .executableTarget(
+            name: "ProxyBench",
+            dependencies: [
+                "LedgerCore",
+                "LedgerStore",
+                "LedgerProxy",
+                "LedgerTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "bench/Sources/ProxyBench",
+            swiftSettings: swiftSettings
+        ),
+
         // Build-time tool + plugin that embed migrations/*.sql and reports/*.sql as string constants.
         .executableTarget(name: "EmbedSQL", swiftSettings: swiftSettings),
         .plugin(name: "EmbedSQLPlugin", capability: .buildTool(), dependencies: ["EmbedSQL"]),
@@ -145,6 +163,8 @@ let package = Package(
                 "LedgerStore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

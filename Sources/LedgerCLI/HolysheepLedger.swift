@@ -7,7 +7,8 @@ struct HolysheepLedger: AsyncParsableCommand {
         commandName: "holysheep-ledger",
         abstract: "An exact LLM cost ledger and OpenAI-compatible proxy (HolySheep relay with official fallback).",
         subcommands: [
-            Migrate.self, Prices.self, Keys.self, RecordSynthetic.self, Report.self, Roi.self, Export.self, Rates.self,
+            Serve.self, Migrate.self, Prices.self, Keys.self, RecordSynthetic.self, Report.self, Roi.self,
+            Export.self, Rates.self,
         ]
     )
 }

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import LedgerProxy
+import LedgerStore
+import Logging
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `holysheep-ledger serve`: the OpenAI-compatible proxy that records every call in the ledger.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the OpenAI-compatible proxy; every call is recorded in the ledger.",
+        discussion: """
+            Upstream keys come only from the environment: HOLYSHEEP_API_KEY (primary), OFFICIAL_API_KEY (fallback), \
+            or the variable a [provider NAME] section names with api_key_env. Without a key the proxy still starts, \
+            warns, and answers calls with an OpenAI-shaped error naming the missing variable. SIGTERM stops \
+            accepting, lets in-flight calls finish (at most drain_timeout_seconds), flushes the ledger and exits 0.
+
+            Examples:
+              holysheep-ledger serve
+              holysheep-ledger serve --port 9000 --config /etc/holysheep-ledger.ini --db /var/lib/holysheep/ledger.sqlite
+            """)
+
+    @OptionGroup var ledger: LedgerOptions
+
+    @Option(help: "Address to listen on (default 127.0.0.1, or [server] host).")
+    var host: String?
+
+    @Option(help: "Port to listen on (default 8080, or [server] port).")
+    var port: Int?
+
+    @Option(help: ArgumentHelp("Configuration file (INI; see config/holysheep-ledger.example.ini).", valueName: "path"))
+    var config: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let logger = Logger(label: "holysheep-ledger")
+        let configuration = try ServeConfiguration.load(path: config, host: host, port: port)
+        for provider in configuration.providersMissingKeys {
+            logger.warning(
+                "no API key for provider \(provider.name) (\(provider.baseURL)): set \(provider.apiKeyEnvironment)")
+        }
+        let database = try ledger.open()
+        let writer = try LedgerWriter(database: database, logger: logger)
+        let upstream = try CurlUpstreamClient()
+        defer { upstream.shutdown() }
+        let registry = PrometheusCollectorRegistry()
+        let app = buildApplication(
+            configuration: configuration, upstream: upstream, recorder: writer, keys: KeyStore(database: database),
+            prices: try database.loadPriceBook(),
+            metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
+            exposition: PrometheusExposition(registry: registry), ledgerHealth: LedgerProbe(database: database),
+            services: [writer], logger: logger)
+        var group = ServiceGroupConfiguration(
+            services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = configuration.drainTimeout
+        try await ServiceGroup(configuration: group).run()
+    }
+}
+
+/// Renders swift-prometheus's registry for `/metrics`.
+struct PrometheusExposition: MetricsExposition {
+    let registry: PrometheusCollectorRegistry
+    func render() -> String { registry.emitToString() }
+}
+
+/// `/healthz`'s ledger check.
+struct LedgerProbe: LedgerHealthCheck {
+    let database: LedgerDatabase
+    func ledgerIsWritable() async -> Bool { database.isWritable() }
+}
+
+/// Builds the proxy configuration: defaults, then the file, then flags; keys from the environment.
+enum ServeConfiguration {
+    static func load(path: String?, host: String?, port: Int?) throws -> ProxyConfiguration {
+        var configuration = ProxyConfiguration()
+        if let path {
+            let text: String
+            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+                throw ValidationError("cannot read config file \(path): \(error.localizedDescription)")
+            }
+            do { configuration = try configuration.applying(file: text) } catch {
+                throw ValidationError("\(path): \(error)")
+            }
+        }
+        if let host { configuration.host = host }
+        if let port { configuration.port = port }
+        return configuration.resolvingKeys(from: ProcessInfo.processInfo.environment)
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import HTTPTypes
+package import Hummingbird
+package import LedgerCore
+package import Logging
+package import ServiceLifecycle
+
+/// Renders the metrics registry as Prometheus text (the CLI passes swift-prometheus's registry).
+package protocol MetricsExposition: Sendable {
+    /// The current metrics in Prometheus text format.
+    func render() -> String
+}
+
+/// Answers whether the ledger can record calls right now (for `/healthz`).
+package protocol LedgerHealthCheck: Sendable {
+    /// True when a write would succeed.
+    func ledgerIsWritable() async -> Bool
+}
+
+/// Builds the proxy application. The caller adds services (the ledger writer) and runs it.
+///
+/// - Parameters:
+///   - configuration: listener, limits and providers (keys resolved).
+///   - upstream: sends requests to providers (`CurlUpstreamClient`).
+///   - recorder: the ledger (`LedgerWriter`), or a fake.
+///   - keys: verifies client `hsl-…` secrets.
+///   - prices: decides which models are known and prices metrics.
+///   - metrics: where counters go; `exposition` renders them at `/metrics`.
+///   - ledgerHealth: checked by `/healthz` (unchecked when nil).
+///   - services: run before the server starts and stopped after it (the ledger writer: it drains last).
+///   - now: wall-clock microseconds since 1970, injected for tests.
+package func buildApplication(
+    configuration: ProxyConfiguration,
+    upstream: some UpstreamClient,
+    recorder: some UsageRecorder,
+    keys: some ClientKeyVerifier,
+    prices: some PriceLookup,
+    metrics: ProxyMetrics,
+    exposition: (any MetricsExposition)? = nil,
+    ledgerHealth: (any LedgerHealthCheck)? = nil,
+    services: [any Service] = [],
+    logger: Logger,
+    now: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
+) -> Application<RouterResponder<BasicRequestContext>> {
+    let controller = ProxyController(
+        configuration: configuration, upstream: upstream, recorder: recorder, keys: keys, prices: prices,
+        metrics: metrics, logger: logger, now: now)
+    let router = Router()
+    router.add(middleware: OpenAIErrorMiddleware(controller: controller))
+    router.post("/v1/chat/completions") { request, context in
+        await controller.handle(.chatCompletions, request: request, context: context)
+    }
+    router.post("/v1/completions") { request, context in
+        await controller.handle(.completions, request: request, context: context)
+    }
+    router.post("/v1/embeddings") { request, context in
+        await controller.handle(.embeddings, request: request, context: context)
+    }
+    router.get("/v1/models") { request, context in
+        await controller.handle(.models, request: request, context: context)
+    }
+    router.get("/healthz") { _, _ in
+        healthResponse(configuration, ledgerWritable: await ledgerHealth?.ledgerIsWritable())
+    }
+    router.get("/metrics") { _, _ in
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: exposition?.render() ?? "")))
+    }
+    return Application(
+        router: router,
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "holysheep-ledger"),
+        services: services, logger: logger)
+}
+
+/// `/healthz`: 200 when the primary provider has a key and the ledger is writable, else 503; says what is missing.
+private func healthResponse(_ configuration: ProxyConfiguration, ledgerWritable: Bool?) -> Response {
+    let missing = configuration.providersMissingKeys
+    let providers = configuration.providers.map { provider in
+        let key = provider.apiKey == nil ? "missing:" + provider.apiKeyEnvironment : "set"
+        return "{\"name\":\"\(provider.name)\",\"base_url\":\"\(provider.baseURL)\",\"key\":\"\(key)\"}"
+    }
+    let ready = configuration.providers.first?.apiKey != nil && ledgerWritable != false
+    let status = ready ? (missing.isEmpty ? "ok" : "degraded") : "unavailable"
+    let ledger = ledgerWritable.map { $0 ? "writable" : "not_writable" } ?? "unchecked"
+    let body =
+        "{\"status\":\"\(status)\",\"ledger\":\"\(ledger)\",\"providers\":[\(providers.joined(separator: ","))]}\n"
+    return Response(
+        status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+        body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+}
+
+/// Turns the router's 404 for unknown paths and wrong methods into OpenAI-shaped errors, recorded as client errors.
+struct OpenAIErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let controller: ProxyController
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
+            let path = request.uri.path
+            let known = OpenAIEndpoint(rawValue: path) != nil || path == "/healthz" || path == "/metrics"
+            let proxyError: ProxyError =
+                known ? .methodNotAllowed(request.method.rawValue, path: path) : .notFound(path: path)
+            let call = controller.begin(endpoint: path, request: request)
+            return await controller.reject(proxyError, status: .clientError, call: call)
+        }
+    }
+}

@@ -1,0 +1,82 @@
+/// A client's JSON request body, scanned once: what the proxy reads from it and the minimal edits it makes.
+package struct OpenAIRequestBody: Sendable {
+    package let bytes: [UInt8]
+    package let object: JSONObjectScan
+
+    /// Scans `bytes`; throws when they are not one JSON object.
+    package init(bytes: [UInt8]) throws(JSONScanError) {
+        self.bytes = bytes
+        self.object = try JSONObjectScan(bytes)
+    }
+
+    /// The `model` member when it is a string.
+    package var model: String? { object.string("model", in: bytes) }
+    /// True when the client asked for a streamed reply.
+    package var stream: Bool { object.bool("stream", in: bytes) ?? false }
+    /// True when the client itself asked for the usage chunk (`stream_options.include_usage: true`).
+    package var clientRequestedUsage: Bool {
+        object.object("stream_options", in: bytes)?.bool("include_usage", in: bytes) ?? false
+    }
+    /// True when the body has a member named `key` (any value but null).
+    package func has(_ key: String) -> Bool {
+        guard let member = object.member(key) else { return false }
+        return bytes[member.valueRange.lowerBound] != UInt8(ascii: "n")
+    }
+
+    /// The body to send upstream: unchanged except `model` (when routed elsewhere) and, for streams,
+    /// `stream_options.include_usage` forced to true. Everything else is byte-for-byte what the client sent.
+    package func upstreamBytes(model routed: String?) -> [UInt8] {
+        var edits: [(range: Range<Int>, replacement: [UInt8])] = []
+        if let routed, routed != model, let member = object.member("model") {
+            edits.append((member.valueRange, Self.jsonString(routed)))
+        }
+        if stream && !clientRequestedUsage {
+            if let member = object.member("stream_options") {
+                if let options = object.object("stream_options", in: bytes) {
+                    if let include = options.member("include_usage") {
+                        edits.append((include.valueRange, Array("true".utf8)))
+                    } else {
+                        let at = options.range.lowerBound + 1
+                        let separator = options.members.isEmpty ? "" : ","
+                        edits.append((at..<at, Array("\"include_usage\":true\(separator)".utf8)))
+                    }
+                } else {
+                    edits.append((member.valueRange, Array("{\"include_usage\":true}".utf8)))
+                }
+            } else {
+                let at = object.range.upperBound - 1
+                let separator = object.members.isEmpty ? "" : ","
+                edits.append((at..<at, Array("\(separator)\"stream_options\":{\"include_usage\":true}".utf8)))
+            }
+        }
+        guard !edits.isEmpty else { return bytes }
+        var result = bytes
+        for edit in edits.sorted(by: { $0.range.lowerBound > $1.range.lowerBound }) {
+            result.replaceSubrange(edit.range, with: edit.replacement)
+        }
+        return result
+    }
+
+    /// `text` as a JSON string literal.
+    static func jsonString(_ text: String) -> [UInt8] {
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += Array("\\\"".utf8)
+            case "\\": out += Array("\\\\".utf8)
+            case "\n": out += Array("\\n".utf8)
+            case "\r": out += Array("\\r".utf8)
+            case "\t": out += Array("\\t".utf8)
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += Array(("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
+                } else {
+                    out += Array(String(scalar).utf8)
+                }
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+        return out
+    }
+}

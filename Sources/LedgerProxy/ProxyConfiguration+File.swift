@@ -1,0 +1,112 @@
+package import LedgerCore
+
+/// A configuration file that could not be read.
+package struct ProxyConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    package var line: Int
+    package var message: String
+    package var description: String { "config line \(line): \(message)" }
+}
+
+extension ProxyConfiguration {
+    /// Applies an INI-style configuration file (`config/holysheep-ledger.example.ini` documents every key) on top of
+    /// `self`. `#` and `;` start comments. `[server]` sets listener and limits; each `[provider NAME]` section
+    /// defines a provider, and when the file has any, they replace the defaults in file order (first = primary).
+    package func applying(file text: String) throws(ProxyConfigurationError) -> ProxyConfiguration {
+        var result = self
+        var providers: [ProviderConfiguration] = []
+        var section = ""
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let number = index + 1
+            var line = Substring(rawLine)
+            if let comment = line.firstIndex(where: { $0 == "#" || $0 == ";" }) { line = line[..<comment] }
+            let trimmed = String(line).trimmingSpaces
+            if trimmed.isEmpty { continue }
+            if trimmed.hasPrefix("[") {
+                guard trimmed.hasSuffix("]") else { throw ProxyConfigurationError(line: number, message: "unclosed [") }
+                section = String(trimmed.dropFirst().dropLast()).trimmingSpaces
+                if section.hasPrefix("provider ") || section.hasPrefix("provider.") {
+                    let name = String(section.dropFirst("provider ".count)).trimmingSpaces
+                    guard !name.isEmpty else {
+                        throw ProxyConfigurationError(line: number, message: "provider needs a name")
+                    }
+                    let template = ProviderConfiguration.defaults[name]
+                    providers.append(
+                        template
+                            ?? ProviderConfiguration(
+                                name: name, baseURL: "", kind: .official,
+                                apiKeyEnvironment: name.uppercased().replacing("-", with: "_") + "_API_KEY"))
+                    section = "provider"
+                } else if section != "server" {
+                    throw ProxyConfigurationError(line: number, message: "unknown section [\(section)]")
+                }
+                continue
+            }
+            guard let equals = trimmed.firstIndex(of: "=") else {
+                throw ProxyConfigurationError(line: number, message: "expected key = value")
+            }
+            let key = String(trimmed[..<equals]).trimmingSpaces
+            var value = String(trimmed[trimmed.index(after: equals)...]).trimmingSpaces
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
+            func integer() throws(ProxyConfigurationError) -> Int {
+                guard let n = Int(value), n >= 0 else {
+                    throw ProxyConfigurationError(
+                        line: number, message: "\(key) must be a whole number, got '\(value)'")
+                }
+                return n
+            }
+            func seconds() throws(ProxyConfigurationError) -> Duration {
+                guard let micros = try? CostCalculator.microUSD(parsing: value), micros > 0 else {
+                    throw ProxyConfigurationError(line: number, message: "\(key) must be a positive number of seconds")
+                }
+                return .microseconds(micros)
+            }
+            switch (section, key) {
+            case ("server", "host"): result.host = value
+            case ("server", "port"): result.port = try integer()
+            case ("server", "max_body_bytes"): result.maxBodyBytes = try integer()
+            case ("server", "drain_timeout_seconds"): result.drainTimeout = try seconds()
+            case ("server", "models"):
+                result.extraModels.formUnion(
+                    value.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty })
+            case ("provider", "base_url"):
+                providers[providers.count - 1].baseURL = value.hasSuffix("/") ? String(value.dropLast()) : value
+            case ("provider", "kind"):
+                guard let kind = ProviderKind(rawValue: value) else {
+                    throw ProxyConfigurationError(line: number, message: "kind must be official or holysheep")
+                }
+                providers[providers.count - 1].kind = kind
+            case ("provider", "api_key_env"): providers[providers.count - 1].apiKeyEnvironment = value
+            case ("provider", "connect_timeout_seconds"): providers[providers.count - 1].connectTimeout = try seconds()
+            case ("provider", "timeout_seconds"): providers[providers.count - 1].timeout = try seconds()
+            default:
+                throw ProxyConfigurationError(
+                    line: number,
+                    message: "unknown key '\(key)'" + (section.isEmpty ? " outside a section" : " in [\(section)]"))
+            }
+        }
+        if !providers.isEmpty {
+            for provider in providers where provider.baseURL.isEmpty {
+                throw ProxyConfigurationError(line: 0, message: "provider \(provider.name) has no base_url")
+            }
+            result.providers = providers
+        }
+        return result
+    }
+
+    /// Sets each provider's key from `environment` (the CLI passes the process environment).
+    package func resolvingKeys(from environment: [String: String]) -> ProxyConfiguration {
+        var result = self
+        for index in result.providers.indices {
+            let value = environment[result.providers[index].apiKeyEnvironment]
+            result.providers[index].apiKey = (value?.isEmpty ?? true) ? nil : value
+        }
+        return result
+    }
+}
+
+extension ProviderConfiguration {
+    /// The built-in providers by name, used as templates for `[provider NAME]` sections.
+    package static let defaults: [String: ProviderConfiguration] = ["holysheep": .holysheep, "official": .official]
+}

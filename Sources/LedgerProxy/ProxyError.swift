@@ -1,0 +1,110 @@
+package import Hummingbird
+
+/// A request the proxy answers itself, in OpenAI's error shape `{"error":{"message","type","param","code"}}`.
+package struct ProxyError: HTTPResponseError, CustomStringConvertible {
+    package var status: HTTPResponse.Status
+    package var message: String
+    package var type: String
+    package var param: String?
+    package var code: String?
+
+    package init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil)
+    {
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+    }
+
+    package var description: String { "\(status.code) \(type): \(message)" }
+
+    /// The `error_type` recorded on the call row: the code when there is one, else the type.
+    package var recordedType: String { code ?? type }
+
+    package func response(from request: Request, context: some RequestContext) throws -> Response {
+        response()
+    }
+
+    /// The JSON response.
+    package func response() -> Response {
+        func literal(_ text: String?) -> String {
+            guard let text else { return "null" }
+            return String(decoding: OpenAIRequestBody.jsonString(text), as: UTF8.self)
+        }
+        let body =
+            "{\"error\":{\"message\":\(literal(message)),\"type\":\(literal(type)),"
+            + "\"param\":\(literal(param)),\"code\":\(literal(code))}}\n"
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+extension ProxyError {
+    static func invalidJSON() -> ProxyError {
+        ProxyError(
+            status: .badRequest,
+            message: "We could not parse the JSON body of your request. The body must be a single JSON object.",
+            type: "invalid_request_error")
+    }
+
+    static func missing(_ parameter: String) -> ProxyError {
+        ProxyError(
+            status: .badRequest, message: "Missing required parameter: '\(parameter)'.",
+            type: "invalid_request_error", param: parameter, code: "missing_required_parameter")
+    }
+
+    static func tooLarge(limit: Int) -> ProxyError {
+        ProxyError(
+            status: .contentTooLarge, message: "The request body exceeds the limit of \(limit) bytes.",
+            type: "invalid_request_error", code: "request_too_large")
+    }
+
+    static func modelNotFound(_ model: String) -> ProxyError {
+        ProxyError(
+            status: .notFound,
+            message:
+                "The model '\(model)' does not exist: it is neither in the ledger's price book nor in the proxy configuration.",
+            type: "invalid_request_error", param: "model", code: "model_not_found")
+    }
+
+    static func invalidKey() -> ProxyError {
+        ProxyError(
+            status: .unauthorized,
+            message: "Invalid or revoked API key. Send a ledger client key as 'Authorization: Bearer hsl-…'.",
+            type: "invalid_request_error", code: "invalid_api_key")
+    }
+
+    static func notFound(path: String) -> ProxyError {
+        ProxyError(
+            status: .notFound, message: "Unknown path \(path).", type: "invalid_request_error", code: "not_found")
+    }
+
+    static func methodNotAllowed(_ method: String, path: String) -> ProxyError {
+        ProxyError(
+            status: .methodNotAllowed, message: "Method \(method) is not allowed on \(path).",
+            type: "invalid_request_error", code: "method_not_allowed")
+    }
+
+    static func missingUpstreamKey(_ provider: ProviderConfiguration) -> ProxyError {
+        ProxyError(
+            status: .serviceUnavailable,
+            message:
+                "The proxy has no API key for provider '\(provider.name)' (\(provider.baseURL)): set the environment variable \(provider.apiKeyEnvironment) and restart.",
+            type: "server_error", code: "upstream_key_missing")
+    }
+
+    static func upstream(_ error: UpstreamError, provider: ProviderConfiguration) -> ProxyError {
+        switch error {
+        case .connectTimeout, .timeout:
+            ProxyError(
+                status: .gatewayTimeout, message: "Provider '\(provider.name)': \(error).", type: "server_error",
+                code: "upstream_timeout")
+        default:
+            ProxyError(
+                status: .badGateway, message: "Provider '\(provider.name)': \(error).", type: "server_error",
+                code: "upstream_unavailable")
+        }
+    }
+}

@@ -1,0 +1,329 @@
+import CCurl
+import Foundation
+package import Hummingbird
+import Synchronization
+
+/// `UpstreamClient` over libcurl: one `curl_multi` loop on a dedicated thread, keep-alive connections reused from
+/// the multi handle's connection cache, transfers handed to Swift concurrency through continuations.
+///
+/// Call `shutdown()` when done (the loop thread also stops when the client is deinitialised).
+package final class CurlUpstreamClient: UpstreamClient {
+    private let loop: CurlMultiLoop
+
+    /// - Parameter maxCachedConnections: idle keep-alive connections kept open across all hosts.
+    package init(maxCachedConnections: Int = 512) throws {
+        loop = try CurlMultiLoop(maxCachedConnections: maxCachedConnections)
+        loop.start()
+    }
+
+    deinit { loop.stop() }
+
+    /// Aborts every transfer still running and stops the loop thread.
+    package func shutdown() { loop.stop() }
+
+    /// Transfers that have been submitted and not yet completed or cancelled (for tests and metrics).
+    package var activeTransfers: Int { loop.activeCount.load(ordering: .relaxed) }
+
+    package func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
+        let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        let transfer = CurlTransfer(request: request, stream: stream, continuation: continuation)
+        let loop = self.loop
+        transfer.cancel = { [weak transfer] in if let transfer { loop.cancel(transfer) } }
+        continuation.onTermination = { termination in
+            if case .cancelled = termination { transfer.cancel() }
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (head: CheckedContinuation<UpstreamResponse, any Error>) in
+                transfer.head = head
+                loop.submit(transfer)
+            }
+        } onCancel: {
+            loop.cancel(transfer)
+        }
+    }
+}
+
+/// One transfer's state. Created by the caller, then owned by the loop thread alone once submitted; only
+/// `cancelRequested` is touched from other threads, and it is atomic.
+private final class CurlTransfer: @unchecked Sendable {
+    let request: UpstreamRequest
+    let stream: AsyncThrowingStream<ByteBuffer, any Error>
+    var continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+    var head: CheckedContinuation<UpstreamResponse, any Error>?
+    let cancelRequested = Atomic<Bool>(false)
+    var easy: UnsafeMutableRawPointer?
+    var headerList: UnsafeMutablePointer<curl_slist>?
+    var headers: [(name: String, value: String)] = []
+    var aborted = false
+    /// Asks the loop to abort this transfer; weak, so it never keeps the transfer alive.
+    var cancel: @Sendable () -> Void = {}
+
+    init(
+        request: UpstreamRequest, stream: AsyncThrowingStream<ByteBuffer, any Error>,
+        continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+    ) {
+        self.request = request
+        self.stream = stream
+        self.continuation = continuation
+    }
+}
+
+/// The curl_multi loop and its thread. Thread-confined state (`multi`, `active`, `idleHandles`) is touched only by
+/// the loop thread; other threads talk to it through `inbox` (a Mutex) and `curl_multi_wakeup` (thread-safe).
+/// This is the one documented `@unchecked Sendable` (STYLE.md §6).
+private final class CurlMultiLoop: @unchecked Sendable {
+    private enum Command {
+        case add(CurlTransfer)
+        case cancel(CurlTransfer)
+    }
+
+    private struct Inbox {
+        var commands: [Command] = []
+        var stopping = false
+    }
+
+    private let multi: UnsafeMutableRawPointer
+    private let inbox = Mutex(Inbox())
+    let activeCount = Atomic<Int>(0)
+    private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+    private var idleHandles: [UnsafeMutableRawPointer] = []
+
+    init(maxCachedConnections: Int) throws {
+        let code = hsl_curl_global_init_once()
+        guard code == CURLE_OK else { throw UpstreamError.curl(code: Int(code.rawValue), detail: "curl_global_init") }
+        guard let multi = curl_multi_init() else { throw UpstreamError.curl(code: -1, detail: "curl_multi_init") }
+        self.multi = multi
+        _ = hsl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
+    }
+
+    /// Starts the loop thread. The thread holds the loop until `stop()` ends it; nothing holds the thread (no cycle).
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "curl-multi"
+        thread.start()
+    }
+
+    func stop() {
+        inbox.withLock { $0.stopping = true }
+        curl_multi_wakeup(multi)
+    }
+
+    func submit(_ transfer: CurlTransfer) {
+        activeCount.add(1, ordering: .relaxed)
+        let accepted = inbox.withLock { inbox -> Bool in
+            guard !inbox.stopping else { return false }
+            inbox.commands.append(.add(transfer))
+            return true
+        }
+        guard accepted else {
+            activeCount.subtract(1, ordering: .relaxed)
+            transfer.head?.resume(throwing: UpstreamError.shutDown)
+            transfer.head = nil
+            transfer.continuation?.finish(throwing: UpstreamError.shutDown)
+            transfer.continuation = nil
+            return
+        }
+        curl_multi_wakeup(multi)
+    }
+
+    func cancel(_ transfer: CurlTransfer) {
+        guard !transfer.cancelRequested.exchange(true, ordering: .relaxed) else { return }
+        inbox.withLock { $0.commands.append(.cancel(transfer)) }
+        curl_multi_wakeup(multi)
+    }
+
+    // MARK: loop thread only
+
+    private func run() {
+        var running: Int32 = 0
+        while true {
+            let (commands, stopping) = inbox.withLock { inbox in
+                defer { inbox.commands.removeAll(keepingCapacity: true) }
+                return (inbox.commands, inbox.stopping)
+            }
+            for command in commands {
+                switch command {
+                case .add(let transfer): add(transfer)
+                case .cancel(let transfer):
+                    if let easy = transfer.easy, active[easy] != nil { finish(easy, error: .cancelled) }
+                }
+            }
+            if stopping { break }
+            curl_multi_perform(multi, &running)
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi, &left) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+                let result = message.pointee.data.result
+                finish(easy, result: result)
+            }
+            curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+        for easy in Array(active.keys) { finish(easy, error: .shutDown) }
+        for easy in idleHandles { curl_easy_cleanup(easy) }
+        idleHandles.removeAll()
+        curl_multi_cleanup(multi)
+    }
+
+    private func add(_ transfer: CurlTransfer) {
+        guard !transfer.cancelRequested.load(ordering: .relaxed) else {
+            fail(transfer, error: .cancelled)
+            return
+        }
+        guard let easy = idleHandles.popLast() ?? curl_easy_init() else {
+            fail(transfer, error: .curl(code: -1, detail: "curl_easy_init"))
+            return
+        }
+        let request = transfer.request
+        transfer.easy = easy
+        _ = hsl_easy_setopt_string(easy, CURLOPT_URL, request.url)
+        _ = hsl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1)
+        _ = hsl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
+        _ = hsl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
+        _ = hsl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout))
+        _ = hsl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.totalTimeout))
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for header in request.headers { list = curl_slist_append(list, "\(header.name): \(header.value)") }
+        // No "Expect: 100-continue" round trip before a body.
+        list = curl_slist_append(list, "Expect:")
+        transfer.headerList = list
+        _ = hsl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list)
+        if let body = request.body {
+            _ = hsl_easy_setopt_offset(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.readableBytes))
+            body.withUnsafeReadableBytes { bytes in
+                _ = hsl_easy_setopt_pointer(
+                    easy, CURLOPT_COPYPOSTFIELDS,
+                    UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            }
+            if request.method != "POST" { _ = hsl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method) }
+        } else if request.method == "GET" {
+            _ = hsl_easy_setopt_long(easy, CURLOPT_HTTPGET, 1)
+        } else {
+            _ = hsl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, request.method)
+        }
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        _ = hsl_easy_setopt_write_callback(easy, CURLOPT_WRITEFUNCTION) { curlWriteBody($0, $1, $2, $3) }
+        _ = hsl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, context)
+        _ = hsl_easy_setopt_write_callback(easy, CURLOPT_HEADERFUNCTION) { curlWriteHeader($0, $1, $2, $3) }
+        _ = hsl_easy_setopt_pointer(easy, CURLOPT_HEADERDATA, context)
+        active[easy] = transfer
+        let code = curl_multi_add_handle(multi, easy)
+        if code != CURLM_OK {
+            finish(easy, error: .curl(code: Int(code.rawValue), detail: String(cString: curl_multi_strerror(code))))
+        }
+    }
+
+    /// Completes a transfer that curl reported done.
+    private func finish(_ easy: UnsafeMutableRawPointer, result: CURLcode) {
+        guard let transfer = active[easy] else { return }
+        if result == CURLE_OK {
+            deliverHead(transfer)
+            finish(easy, error: nil)
+            return
+        }
+        let url = transfer.request.url
+        let detail = String(cString: curl_easy_strerror(result))
+        let error: UpstreamError
+        switch result {
+        case CURLE_OPERATION_TIMEDOUT:
+            var connectTime: curl_off_t = 0
+            _ = hsl_easy_getinfo_offset(easy, CURLINFO_CONNECT_TIME_T, &connectTime)
+            error =
+                connectTime == 0
+                ? .connectTimeout(url: url, after: transfer.request.connectTimeout)
+                : .timeout(url: url, after: transfer.request.totalTimeout)
+        case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_SSL_CONNECT_ERROR,
+            CURLE_PEER_FAILED_VERIFICATION:
+            error = .connectFailed(url: url, detail: detail)
+        case CURLE_WRITE_ERROR where transfer.aborted:
+            error = .cancelled
+        default:
+            error = .interrupted(url: url, detail: detail)
+        }
+        finish(easy, error: error)
+    }
+
+    /// Removes the handle from the multi, resumes whoever waits, and keeps the handle for reuse.
+    private func finish(_ easy: UnsafeMutableRawPointer, error: UpstreamError?) {
+        guard let transfer = active.removeValue(forKey: easy) else { return }
+        curl_multi_remove_handle(multi, easy)
+        curl_slist_free_all(transfer.headerList)
+        transfer.headerList = nil
+        transfer.easy = nil
+        curl_easy_reset(easy)
+        if idleHandles.count < 256 { idleHandles.append(easy) } else { curl_easy_cleanup(easy) }
+        if let error {
+            fail(transfer, error: error)
+        } else {
+            activeCount.subtract(1, ordering: .relaxed)
+            transfer.continuation?.finish()
+            transfer.continuation = nil
+        }
+    }
+
+    private func fail(_ transfer: CurlTransfer, error: UpstreamError) {
+        activeCount.subtract(1, ordering: .relaxed)
+        if let head = transfer.head {
+            transfer.head = nil
+            head.resume(throwing: error)
+        }
+        transfer.continuation?.finish(throwing: error)
+        transfer.continuation = nil
+    }
+
+    private static func milliseconds(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
+    }
+}
+
+/// Resumes the caller waiting for the status line and headers, once (loop thread).
+private func deliverHead(_ transfer: CurlTransfer) {
+    guard let head = transfer.head, let easy = transfer.easy else { return }
+    transfer.head = nil
+    var status = 0
+    _ = hsl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+    head.resume(
+        returning: UpstreamResponse(
+            status: status, headers: transfer.headers, body: transfer.stream, cancel: transfer.cancel))
+}
+
+/// CURLOPT_WRITEFUNCTION: hands each body chunk to the stream; returning 0 aborts when the consumer is gone.
+private func curlWriteBody(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    guard let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    deliverHead(transfer)
+    guard let continuation = transfer.continuation else { return 0 }
+    let buffer = ByteBuffer(bytes: UnsafeRawBufferPointer(start: data, count: length))
+    if case .terminated = continuation.yield(buffer) {
+        transfer.aborted = true
+        return 0
+    }
+    return length
+}
+
+/// CURLOPT_HEADERFUNCTION: collects "Name: value" lines; a new status line (after 1xx) starts over.
+private func curlWriteHeader(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
+) -> Int {
+    guard let context else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    let bytes = UnsafeRawBufferPointer(start: data, count: length)
+    if bytes.starts(with: "HTTP/".utf8) {
+        transfer.headers.removeAll()
+    } else if let colon = bytes.firstIndex(of: UInt8(ascii: ":")) {
+        func trimmed(_ part: Slice<UnsafeRawBufferPointer>) -> String {
+            var part = part
+            while let first = part.first, first == 0x20 || first == 0x09 { part = part.dropFirst() }
+            while let last = part.last, last == 0x20 || last == 0x09 || last == 0x0D || last == 0x0A {
+                part = part.dropLast()
+            }
+            return String(decoding: part, as: UTF8.self)
+        }
+        transfer.headers.append((name: trimmed(bytes[..<colon]), value: trimmed(bytes[(colon + 1)...])))
+    }
+    return length
+}

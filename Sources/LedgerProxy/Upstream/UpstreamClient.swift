@@ -1,0 +1,75 @@
+package import Hummingbird
+
+/// One HTTP request to an upstream provider, fully formed (URL, provider key, body).
+package struct UpstreamRequest: Sendable {
+    package var method: String
+    package var url: String
+    /// Header lines sent as is ("Authorization: Bearer …" included); never logged.
+    package var headers: [(name: String, value: String)]
+    package var body: ByteBuffer?
+    /// Limit on establishing the connection (TCP + TLS).
+    package var connectTimeout: Duration
+    /// Limit on the whole transfer, body included.
+    package var totalTimeout: Duration
+
+    package init(
+        method: String, url: String, headers: [(name: String, value: String)] = [], body: ByteBuffer? = nil,
+        connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30)
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.connectTimeout = connectTimeout
+        self.totalTimeout = totalTimeout
+    }
+}
+
+/// An upstream's answer: status and headers at once, the body as it arrives.
+package struct UpstreamResponse: Sendable {
+    package var status: Int
+    /// Header fields in arrival order (names as the upstream spelled them).
+    package var headers: [(name: String, value: String)]
+    /// Body chunks as they arrive; throws `UpstreamError` when the transfer fails mid-way.
+    package var body: AsyncThrowingStream<ByteBuffer, any Error>
+    /// Aborts the transfer (the client went away). Idempotent; harmless after the body ended.
+    package var cancel: @Sendable () -> Void
+
+    package init(
+        status: Int, headers: [(name: String, value: String)], body: AsyncThrowingStream<ByteBuffer, any Error>,
+        cancel: @escaping @Sendable () -> Void = {}
+    ) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.cancel = cancel
+    }
+
+    /// The first header named `name` (case-insensitive).
+    package func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        return headers.first { $0.name.lowercased() == lower }?.value
+    }
+
+    /// The whole body, for non-streamed replies; fails with `UpstreamError.bodyTooLarge` past `limit` bytes.
+    package func collectBody(upTo limit: Int) async throws -> ByteBuffer {
+        var all = ByteBuffer()
+        for try await var chunk in body {
+            guard all.readableBytes + chunk.readableBytes <= limit else {
+                cancel()
+                throw UpstreamError.bodyTooLarge(limit: limit)
+            }
+            all.writeBuffer(&chunk)
+        }
+        return all
+    }
+}
+
+/// Sends requests to upstream providers. `CurlUpstreamClient` is the real one; tests may use stubs.
+///
+/// One call is one attempt at one provider: retries, fallback and pooling are layered above it.
+package protocol UpstreamClient: Sendable {
+    /// Starts `request` and returns once the status line and headers have arrived.
+    /// Cancelling the calling task before then aborts the transfer.
+    func send(_ request: UpstreamRequest) async throws -> UpstreamResponse
+}

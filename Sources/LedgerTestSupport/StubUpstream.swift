@@ -1,0 +1,232 @@
+import Foundation
+import HTTPTypes
+package import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// A fake OpenAI-compatible upstream that speaks real HTTP on 127.0.0.1: deterministic JSON and SSE chat
+/// completions with usage, completions, embeddings and models, plus injected faults.
+///
+/// Faults come from the `x-stub-fault` header or the body member `"x_stub_fault"` (so they pass through the proxy
+/// unchanged), as comma-separated items: `status=500`, `delay_ms=50` (before the head), `chunk_delay_ms=20`
+/// (between stream events), `cut_after=2` (drop the connection after 2 stream events), `no_usage`.
+package final class StubUpstream: Sendable {
+    /// One request as the stub received it.
+    package struct Received: Sendable {
+        package var method: String
+        package var path: String
+        package var authorization: String?
+        package var body: [UInt8]
+        /// The body parsed as a JSON object, when it is one.
+        package var json: [String: any Sendable]? {
+            (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: any Sendable]
+        }
+    }
+
+    /// Usage the stub reports for chat completions.
+    package static let chatUsage = (prompt: 11, cached: 3, completion: 7, reasoning: 2)
+    /// Usage the stub reports for embeddings.
+    package static let embeddingTokens = 5
+    /// Usage the stub reports for legacy completions.
+    package static let completionUsage = (prompt: 4, completion: 6)
+    /// The text a chat completion answers, split over three stream events.
+    package static let chatPieces = ["Hel", "lo", "!"]
+
+    private let received = Mutex<[Received]>([])
+    /// Stream bodies whose writes have ended, and whether they ended because the writer failed (peer gone).
+    private let streamOutcomes = Mutex<[Bool]>([])
+
+    private let keepsRequests: Bool
+
+    /// - Parameter keepsRequests: false for benchmarks, so memory stays flat over millions of requests.
+    package init(keepsRequests: Bool = true) { self.keepsRequests = keepsRequests }
+
+    /// Every request so far, oldest first.
+    package var requests: [Received] { received.withLock { $0 } }
+
+    /// For each finished stream: true when the stub could not write (the proxy had gone away).
+    package var streamWriteFailures: [Bool] { streamOutcomes.withLock { $0 } }
+
+    /// The stub's routes.
+    package func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/v1/chat/completions") { request, context in try await self.chat(request, legacy: false) }
+        router.post("/v1/completions") { request, context in try await self.chat(request, legacy: true) }
+        router.post("/v1/embeddings") { request, context in try await self.embeddings(request) }
+        router.get("/v1/models") { request, _ in
+            self.note(request, body: [])
+            return Self.json(
+                #"{"object":"list","data":[{"id":"gpt-4.1","object":"model","created":1,"owned_by":"stub"},{"id":"deepseek-v3.2","object":"model","created":1,"owned_by":"stub"}]}"#
+            )
+        }
+        return router
+    }
+
+    /// Runs the stub on an ephemeral port for the duration of `body`, which receives the port.
+    package func run<T: Sendable>(
+        host: String = "127.0.0.1", port: Int = 0, _ body: @Sendable (Int) async throws -> T
+    ) async throws -> T {
+        var logger = Logger(label: "stub-upstream")
+        logger.logLevel = .critical
+        let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router(), configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            }, logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            var iterator = ports.makeAsyncIterator()
+            let port = await iterator.next() ?? 0
+            let result: Result<T, any Error>
+            do { result = .success(try await body(port)) } catch { result = .failure(error) }
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return try result.get()
+        }
+    }
+
+    // MARK: handlers
+
+    private struct Fault {
+        var status: Int?
+        var delayMilliseconds = 0
+        var chunkDelayMilliseconds = 0
+        var cutAfter: Int?
+        var noUsage = false
+
+        init(_ text: String?) {
+            for item in (text ?? "").split(separator: ",") {
+                let parts = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                let value = parts.count == 2 ? Int(parts[1]) : nil
+                switch parts[0] {
+                case "status": status = value
+                case "delay_ms": delayMilliseconds = value ?? 0
+                case "chunk_delay_ms": chunkDelayMilliseconds = value ?? 0
+                case "cut_after": cutAfter = value
+                case "no_usage": noUsage = true
+                default: break
+                }
+            }
+        }
+    }
+
+    private struct Cut: Error {}
+
+    private func note(_ request: Request, body: [UInt8]) {
+        guard keepsRequests else { return }
+        let entry = Received(
+            method: request.method.rawValue, path: request.uri.path, authorization: request.headers[.authorization],
+            body: body)
+        received.withLock { $0.append(entry) }
+    }
+
+    private func parse(_ request: Request) async throws -> (json: [String: Any], fault: Fault) {
+        var request = request
+        let buffer = try await request.collectBody(upTo: 64 << 20)
+        let bytes = Array(buffer.readableBytesView)
+        note(request, body: bytes)
+        let json = ((try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]) ?? [:]
+        let fault = Fault(request.headers[HTTPField.Name("x-stub-fault")!] ?? json["x_stub_fault"] as? String)
+        if fault.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(fault.delayMilliseconds)) }
+        return (json, fault)
+    }
+
+    private func errorResponse(_ status: Int) -> Response {
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+            body: ResponseBody(
+                byteBuffer: ByteBuffer(
+                    string:
+                        #"{"error":{"message":"stub fault \#(status)","type":"server_error","param":null,"code":"stub_\#(status)"}}"#
+                )))
+    }
+
+    private func chat(_ request: Request, legacy: Bool) async throws -> Response {
+        let (json, fault) = try await parse(request)
+        if let status = fault.status { return errorResponse(status) }
+        let model = json["model"] as? String ?? "unknown"
+        let stream = json["stream"] as? Bool ?? false
+        let usage = legacy ? Self.completionUsageJSON : Self.chatUsageJSON
+        if !stream {
+            let choice =
+                legacy
+                ? #"{"index":0,"text":"Hello!","finish_reason":"stop","logprobs":null}"#
+                : #"{"index":0,"message":{"role":"assistant","content":"Hello!","refusal":null},"finish_reason":"stop"}"#
+            let object = legacy ? "text_completion" : "chat.completion"
+            return Self.json(
+                #"{"id":"stub-1","object":"\#(object)","created":1,"model":"\#(model)","choices":[\#(choice)],"usage":\#(usage),"system_fingerprint":"fp_stub","x_stub_unknown":{"kept":true}}"#,
+                requestID: "req-stub-1")
+        }
+        let includeUsage = ((json["stream_options"] as? [String: Any])?["include_usage"] as? Bool) ?? false
+        var events: [String] = []
+        let usageNull = includeUsage ? #","usage":null"# : ""
+        let object = legacy ? "text_completion" : "chat.completion.chunk"
+        for (index, piece) in Self.chatPieces.enumerated() {
+            let delta =
+                legacy
+                ? #"{"index":0,"text":"\#(piece)","finish_reason":null}"#
+                : #"{"index":0,"delta":{"#
+                    + (index == 0 ? #""role":"assistant","# : "") + #""content":"\#(piece)"},"finish_reason":null}"#
+            events.append(
+                #"{"id":"stub-1","object":"\#(object)","created":1,"model":"\#(model)","choices":[\#(delta)]\#(usageNull)}"#
+            )
+        }
+        let finish =
+            legacy
+            ? #"{"index":0,"text":"","finish_reason":"stop"}"# : #"{"index":0,"delta":{},"finish_reason":"stop"}"#
+        events.append(
+            #"{"id":"stub-1","object":"\#(object)","created":1,"model":"\#(model)","choices":[\#(finish)]\#(usageNull)}"#
+        )
+        if includeUsage && !fault.noUsage {
+            events.append(
+                #"{"id":"stub-1","object":"\#(object)","created":1,"model":"\#(model)","choices":[],"usage":\#(usage)}"#
+            )
+        }
+        events.append("[DONE]")
+        let stub = self
+        let allEvents = events
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                var failed = false
+                defer { stub.streamOutcomes.withLock { $0.append(failed) } }
+                for (index, event) in allEvents.enumerated() {
+                    if let cut = fault.cutAfter, index >= cut { throw Cut() }
+                    if index > 0 && fault.chunkDelayMilliseconds > 0 {
+                        try await Task.sleep(for: .milliseconds(fault.chunkDelayMilliseconds))
+                    }
+                    do { try await writer.write(ByteBuffer(string: "data: \(event)\n\n")) } catch {
+                        failed = true
+                        throw error
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
+    private func embeddings(_ request: Request) async throws -> Response {
+        let (json, fault) = try await parse(request)
+        if let status = fault.status { return errorResponse(status) }
+        let model = json["model"] as? String ?? "unknown"
+        return Self.json(
+            #"{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.25,-0.5,0.125]}],"model":"\#(model)","usage":{"prompt_tokens":\#(Self.embeddingTokens),"total_tokens":\#(Self.embeddingTokens)}}"#
+        )
+    }
+
+    private static let chatUsageJSON =
+        #"{"prompt_tokens":\#(chatUsage.prompt),"completion_tokens":\#(chatUsage.completion),"total_tokens":\#(chatUsage.prompt + chatUsage.completion),"prompt_tokens_details":{"cached_tokens":\#(chatUsage.cached),"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":\#(chatUsage.reasoning),"audio_tokens":0}}"#
+    private static let completionUsageJSON =
+        #"{"prompt_tokens":\#(completionUsage.prompt),"completion_tokens":\#(completionUsage.completion),"total_tokens":\#(completionUsage.prompt + completionUsage.completion)}"#
+
+    private static func json(_ text: String, requestID: String? = nil) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let requestID { headers[HTTPField.Name("x-request-id")!] = requestID }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}

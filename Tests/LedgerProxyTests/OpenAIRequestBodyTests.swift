@@ -1,0 +1,140 @@
+import LedgerCore
+import Testing
+
+@testable import LedgerProxy
+
+@Suite struct OpenAIRequestBodyTests {
+    private func body(_ text: String) throws -> OpenAIRequestBody { try OpenAIRequestBody(bytes: Array(text.utf8)) }
+    private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    @Test func readsModelStreamAndUsageRequest() throws {
+        let parsed = try body(
+            #"{"model":"gpt-\u0034.1","stream":true,"stream_options":{"include_usage":true},"messages":[]}"#)
+        #expect(parsed.model == "gpt-4.1")
+        #expect(parsed.stream)
+        #expect(parsed.clientRequestedUsage)
+        #expect(parsed.has("messages"))
+        #expect(!parsed.has("prompt"))
+    }
+
+    @Test(arguments: [
+        "", "{", "[1,2]", #"{"model":"a",}"#, #"{"model":"a"} x"#, #"{"a":tru}"#, #"{"a":01}"#, #"{"a":"\x"}"#,
+        "{\"a\":\"line\nbreak\"}", #"{"a":[1,2}"#, "null",
+    ])
+    func refusesMalformedBodies(_ text: String) {
+        #expect(throws: JSONScanError.self) { _ = try OpenAIRequestBody(bytes: Array(text.utf8)) }
+    }
+
+    @Test func leavesANonStreamedBodyByteForByte() throws {
+        let original =
+            #"{ "model" : "gpt-4.1", "temperature": 1.50, "x_unknown": {"deep": [1e3, null]} , "messages":[] }"#
+        #expect(text(try body(original).upstreamBytes(model: "gpt-4.1")) == original)
+    }
+
+    @Test func addsStreamOptionsWhenTheClientSentNone() throws {
+        let edited = text(try body(#"{"model":"m","stream":true,"x":1.0}"#).upstreamBytes(model: "m"))
+        #expect(edited == #"{"model":"m","stream":true,"x":1.0,"stream_options":{"include_usage":true}}"#)
+    }
+
+    @Test func forcesIncludeUsageInsideExistingStreamOptions() throws {
+        #expect(
+            text(try body(#"{"stream":true,"stream_options":{"include_usage":false,"k":2}}"#).upstreamBytes(model: nil))
+                == #"{"stream":true,"stream_options":{"include_usage":true,"k":2}}"#)
+        #expect(
+            text(try body(#"{"stream":true,"stream_options":{"k":2}}"#).upstreamBytes(model: nil))
+                == #"{"stream":true,"stream_options":{"include_usage":true,"k":2}}"#)
+        #expect(
+            text(try body(#"{"stream":true,"stream_options":null}"#).upstreamBytes(model: nil))
+                == #"{"stream":true,"stream_options":{"include_usage":true}}"#)
+    }
+
+    @Test func replacesOnlyTheModelWhenRouted() throws {
+        let edited = text(
+            try body(#"{"model":"auto","messages":[{"content":"model"}]}"#).upstreamBytes(model: "deepseek-v3.2"))
+        #expect(edited == #"{"model":"deepseek-v3.2","messages":[{"content":"model"}]}"#)
+    }
+
+    @Test func parsesUsageWithCachedAndReasoningTokens() throws {
+        let json =
+            #"{"usage":{"prompt_tokens":100,"completion_tokens":40,"prompt_tokens_details":{"cached_tokens":30},"completion_tokens_details":{"reasoning_tokens":12}}}"#
+        #expect(
+            OpenAIUsage.parse(body: Array(json.utf8))
+                == TokenUsage(promptTokens: 100, cachedPromptTokens: 30, completionTokens: 40, reasoningTokens: 12))
+        #expect(OpenAIUsage.parse(body: Array(#"{"usage":null}"#.utf8)) == nil)
+        #expect(
+            OpenAIUsage.parse(body: Array(#"{"usage":{"prompt_tokens":5,"total_tokens":5}}"#.utf8))
+                == TokenUsage(promptTokens: 5, completionTokens: 0))
+    }
+}
+
+@Suite struct SSEEventSplitterTests {
+    @Test func joinsEventsSplitAcrossChunks() {
+        var splitter = SSEEventSplitter()
+        #expect(splitter.append(Array("data: {\"a\":".utf8)).isEmpty)
+        #expect(splitter.append(Array("1}\n".utf8)).isEmpty)
+        let events = splitter.append(Array("\ndata: [DONE]\n\nda".utf8))
+        #expect(events.map { String(decoding: $0, as: UTF8.self) } == ["data: {\"a\":1}\n\n", "data: [DONE]\n\n"])
+        #expect(String(decoding: splitter.remainder, as: UTF8.self) == "da")
+    }
+
+    @Test func handlesCRLFAndMultiLineData() {
+        var splitter = SSEEventSplitter()
+        let events = splitter.append(Array("event: x\r\ndata: a\r\ndata: b\r\n\r\n".utf8))
+        #expect(events.count == 1)
+        #expect(SSEEventSplitter.data(of: events[0]).map { String(decoding: $0, as: UTF8.self) } == "a\nb")
+    }
+
+    @Test func findsOnlyUsageObjects() {
+        #expect(ProxyController.mayHoldUsage(Array(#"{"choices":[],"usage": {"prompt_tokens":1}}"#.utf8)))
+        #expect(!ProxyController.mayHoldUsage(Array(#"{"choices":[{}],"usage":null}"#.utf8)))
+    }
+}
+
+@Suite struct ProxyConfigurationTests {
+    @Test func appliesTheCommentedExampleFile() throws {
+        let text = """
+            # comment
+            [server]
+            host = 0.0.0.0 ; inline comment
+            port = 9090
+            max_body_bytes = 1024
+            drain_timeout_seconds = 2.5
+            models = my-model, other
+
+            [provider holysheep]
+            base_url = http://127.0.0.1:1234/v1/
+            timeout_seconds = 3
+
+            [provider backup]
+            base_url = http://127.0.0.1:5678/v1
+            kind = official
+            """
+        let configuration = try ProxyConfiguration().applying(file: text)
+            .resolvingKeys(from: ["HOLYSHEEP_API_KEY": "k1"])
+        #expect(configuration.host == "0.0.0.0")
+        #expect(configuration.port == 9090)
+        #expect(configuration.maxBodyBytes == 1024)
+        #expect(configuration.drainTimeout == .milliseconds(2500))
+        #expect(configuration.extraModels == ["my-model", "other"])
+        #expect(configuration.providers.map(\.name) == ["holysheep", "backup"])
+        #expect(configuration.providers[0].baseURL == "http://127.0.0.1:1234/v1")
+        #expect(configuration.providers[0].timeout == .seconds(3))
+        #expect(configuration.providers[0].apiKey == "k1")
+        #expect(configuration.providers[1].apiKeyEnvironment == "BACKUP_API_KEY")
+        #expect(configuration.providers[1].apiKey == nil)
+        #expect(configuration.providersMissingKeys.map(\.name) == ["backup"])
+    }
+
+    @Test func defaultsAreHolySheepThenOfficial() {
+        let configuration = ProxyConfiguration()
+        #expect(configuration.providers.map(\.baseURL) == ["https://api.holysheep.ai/v1", "https://api.openai.com/v1"])
+        #expect(configuration.providers.map(\.timeout) == [.seconds(30), .seconds(60)])
+        #expect(configuration.port == 8080)
+        #expect(configuration.maxBodyBytes == 16 << 20)
+    }
+
+    @Test(arguments: ["[server]\nport = x", "[nope]", "[server]\ncolour = red", "port = 1", "[provider x]\nkind = y"])
+    func refusesBadFiles(_ text: String) {
+        #expect(throws: ProxyConfigurationError.self) { _ = try ProxyConfiguration().applying(file: text) }
+    }
+}

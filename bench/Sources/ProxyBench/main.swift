@@ -1,0 +1,240 @@
+// Proxy benchmark: the stub upstream directly vs through the proxy (ledger on, real SQLite file), non-streamed
+// and streamed, at concurrency 1 and 64. Prints req/s, p50/p99 latency, the proxy's added latency, and the proxy
+// process's RSS. Not a test: numbers depend on the machine.
+//
+//   swift run -c release ProxyBench [--requests N] [--soak N] [--ledger off]
+//
+// The proxy runs in a child process (this binary with `proxy-child`), so its RSS is its own; the stub upstream
+// and the load generator (libcurl, the same client the proxy uses) share this process.
+import Foundation
+import Hummingbird
+import LedgerCore
+import LedgerProxy
+import LedgerStore
+import LedgerTestSupport
+import Logging
+import Metrics
+import Prometheus
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+let benchKey = "hsl-bench-0000000000"
+
+/// The proxy as `serve` builds it, on a fixed port, until SIGTERM.
+func runProxyChild(upstreamPort: Int, port: Int, databasePath: String, ledgerOn: Bool) async throws {
+    var logger = Logger(label: "proxy-bench")
+    logger.logLevel = .warning
+    let database = try LedgerDatabase(path: databasePath)
+    let writer = try LedgerWriter(database: database, logger: logger)
+    let upstream = try CurlUpstreamClient()
+    defer { upstream.shutdown() }
+    let configuration = ProxyConfiguration(
+        host: "127.0.0.1", port: port,
+        providers: [
+            ProviderConfiguration(
+                name: "holysheep", baseURL: "http://127.0.0.1:\(upstreamPort)/v1", kind: .holysheep,
+                apiKeyEnvironment: "HOLYSHEEP_API_KEY", apiKey: "bench-upstream-key")
+        ])
+    let registry = PrometheusCollectorRegistry()
+    let recorder: any UsageRecorder = ledgerOn ? writer : DiscardingRecorder()
+    let app = buildApplication(
+        configuration: configuration, upstream: upstream, recorder: recorder,
+        keys: StaticKeyVerifier([benchKey: ClientIdentity(keyID: 1, name: "bench", team: nil)]),
+        prices: try database.loadPriceBook(),
+        metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
+        services: [writer], logger: logger)
+    try await ServiceGroup(
+        configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger)
+    ).run()
+}
+
+/// `--ledger off`: isolates the proxy's own cost from the ledger's.
+final class DiscardingRecorder: UsageRecorder {
+    private let next = Mutex<Int64>(1)
+    func reserveCallID() -> Int64 {
+        next.withLock { id in
+            defer { id += 1 }
+            return id
+        }
+    }
+    func record(_ event: UsageEvent) async throws {}
+}
+
+/// A port nothing listens on right now.
+func freePort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Resident set size of `pid` in MiB, from /proc.
+func rssMiB(_ pid: Int32) -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+        let kib = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return .nan }
+    return kib / 1024
+}
+
+struct Result {
+    var requestsPerSecond: Double
+    var p50: Double
+    var p99: Double
+    var failures: Int
+}
+
+let chatBody = #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}"#
+let streamBody = #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"stream":true}"#
+
+/// Sends `total` requests over `concurrency` workers; latency is request start to the body's last byte.
+func measure(_ client: CurlUpstreamClient, port: Int, stream: Bool, concurrency: Int, total: Int) async throws -> Result
+{
+    let body = ByteBuffer(string: stream ? streamBody : chatBody)
+    let request = UpstreamRequest(
+        method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions",
+        headers: [("Authorization", "Bearer \(benchKey)"), ("Content-Type", "application/json")], body: body,
+        connectTimeout: .seconds(5), totalTimeout: .seconds(30))
+    let perWorker = total / concurrency
+    let start = ContinuousClock.now
+    let (latencies, failures) = try await withThrowingTaskGroup(of: ([Duration], Int).self) { group in
+        for _ in 0..<concurrency {
+            group.addTask {
+                var latencies: [Duration] = []
+                latencies.reserveCapacity(perWorker)
+                var failures = 0
+                for _ in 0..<perWorker {
+                    let t0 = ContinuousClock.now
+                    do {
+                        let response = try await client.send(request)
+                        for try await _ in response.body {}
+                        if response.status != 200 { failures += 1 }
+                    } catch { failures += 1 }
+                    latencies.append(ContinuousClock.now - t0)
+                }
+                return (latencies, failures)
+            }
+        }
+        var all: [Duration] = []
+        var failures = 0
+        for try await (part, failed) in group {
+            all += part
+            failures += failed
+        }
+        return (all.sorted(), failures)
+    }
+    let elapsed = ContinuousClock.now - start
+    func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+    func percentile(_ p: Double) -> Double { ms(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) }
+    return Result(
+        requestsPerSecond: Double(latencies.count) / (ms(elapsed) / 1000), p50: percentile(0.50), p99: percentile(0.99),
+        failures: failures)
+}
+
+func option(_ name: String, default value: Int) -> Int {
+    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count,
+        let parsed = Int(CommandLine.arguments[index + 1])
+    else { return value }
+    return parsed
+}
+
+func runBenchmark() async throws {
+    let requests = option("--requests", default: 20_000)
+    let soak = option("--soak", default: 0)
+    let ledgerOn =
+        !(CommandLine.arguments.firstIndex(of: "--ledger").map { CommandLine.arguments[$0 + 1] == "off" } ?? false)
+    let stub = StubUpstream(keepsRequests: false)
+    try await stub.run { stubPort in
+        let proxyPort = freePort()
+        let ledger = TemporaryLedgerPath("proxy-bench")
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = ["proxy-child", String(stubPort), String(proxyPort), ledger.path, ledgerOn ? "on" : "off"]
+        try child.run()
+        defer {
+            child.terminate()
+            child.waitUntilExit()
+            ledger.remove()
+        }
+        let client = try CurlUpstreamClient()
+        defer { client.shutdown() }
+        var healthy = false
+        for _ in 0..<200 where !healthy {
+            let health = UpstreamRequest(method: "GET", url: "http://127.0.0.1:\(proxyPort)/healthz")
+            if let response = try? await client.send(health), response.status == 200 {
+                healthy = true
+            } else {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+        }
+        guard healthy else { throw CancellationError() }
+        print(
+            "ProxyBench: stub upstream direct vs through the holysheep-ledger proxy, ledger "
+                + (ledgerOn ? "on (SQLite WAL file)" : "off (calls discarded)"))
+        print(
+            "requests per scenario: \(requests) (concurrency 1: \(requests / 10)); latency = request start to last byte"
+        )
+        print("")
+        print("mode        conc  target   req/s      p50 ms   p99 ms   fail  | added p50  added p99  proxy RSS MiB")
+        for stream in [false, true] {
+            for concurrency in [1, 64] {
+                let total = concurrency == 1 ? requests / 10 : requests
+                _ = try await measure(
+                    client, port: stubPort, stream: stream, concurrency: concurrency, total: min(total, 2000))
+                _ = try await measure(
+                    client, port: proxyPort, stream: stream, concurrency: concurrency, total: min(total, 2000))
+                let direct = try await measure(
+                    client, port: stubPort, stream: stream, concurrency: concurrency, total: total)
+                let proxied = try await measure(
+                    client, port: proxyPort, stream: stream, concurrency: concurrency, total: total)
+                let mode = stream ? "streamed  " : "non-stream"
+                func row(_ target: String, _ r: Result, _ tail: String) -> String {
+                    String(
+                        format: "%@  %4d  %@  %8.0f  %7.3f  %7.3f  %5d  %@", mode, concurrency, target,
+                        r.requestsPerSecond,
+                        r.p50, r.p99, r.failures, tail)
+                }
+                print(row("direct ", direct, "|"))
+                print(
+                    row(
+                        "proxied", proxied,
+                        String(
+                            format: "| %+8.3f  %+9.3f  %8.1f", proxied.p50 - direct.p50, proxied.p99 - direct.p99,
+                            rssMiB(child.processIdentifier))))
+            }
+        }
+        if soak > 0 {
+            print("")
+            print("soak: \(soak) non-streamed requests at concurrency 64 through the proxy; RSS every 10%")
+            for step in 1...10 {
+                let r = try await measure(client, port: proxyPort, stream: false, concurrency: 64, total: soak / 10)
+                print(
+                    String(
+                        format: "  %3d%%  %8.0f req/s  p99 %7.3f ms  fail %d  RSS %7.1f MiB", step * 10,
+                        r.requestsPerSecond, r.p99, r.failures, rssMiB(child.processIdentifier)))
+            }
+        }
+    }
+}
+
+if CommandLine.arguments.count >= 6 && CommandLine.arguments[1] == "proxy-child" {
+    try await runProxyChild(
+        upstreamPort: Int(CommandLine.arguments[2]) ?? 0, port: Int(CommandLine.arguments[3]) ?? 0,
+        databasePath: CommandLine.arguments[4], ledgerOn: CommandLine.arguments[5] == "on")
+} else {
+    try await runBenchmark()
+}
