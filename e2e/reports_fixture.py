@@ -1,7 +1,9 @@
 """A fixture ledger for the report end-to-end tests: made with the built binary (`migrate`), then call rows
-inserted the way the ledger stores them (costs = tokens x the price rows in effect, exact integers). The rollup
-triggers of migrations/0003 keep the report tables in step with these inserts."""
+inserted the way the ledger stores them (costs = tokens x the price rows in effect, exact integers). Rows inserted
+by hand are not rolled up (the ledger's own insert path does that, migrations/0003), so the fixture rebuilds
+call_rollup afterwards with 0003's backfill query, as the migration says to."""
 import os
+import pathlib
 import sqlite3
 import subprocess
 
@@ -47,7 +49,16 @@ def make_ledger(path):
                            cost_holysheep_pusd=relay, cost_paid_pusd=official if kind == "official" else relay)
             cols = ", ".join(row)
             conn.execute(f"INSERT INTO call ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+        rebuild_rollup(conn)
     return path
+
+
+def rebuild_rollup(conn):
+    """call_rollup recomputed from `call` with migrations/0003's own backfill statement."""
+    migration = (pathlib.Path(__file__).parent.parent / "migrations" / "0003_call_rollup.sql").read_text()
+    backfill = migration.split("-- Backfill from calls recorded before this migration.")[1].split("CREATE TRIGGER")[0]
+    conn.execute("DELETE FROM call_rollup")
+    conn.executescript(backfill)
 
 
 def raw_calls(path):

@@ -124,6 +124,20 @@ def test_acknowledged_rows_survive_sigkill(tmp_path):
         rows = {r[0]: r[1:] for r in conn.execute(
             "SELECT id, model, prompt_tokens, cached_prompt_tokens, completion_tokens, tags, price_status, "
             "cost_holysheep_pusd, started_at_us FROM call")}
+        # The rollup commits in the same transactions as the calls (CallRecord.insert), so after the crash it
+        # still equals a GROUP BY over whatever `call` rows survived (migrations/0003).
+        group_by = """
+            SELECT (started_at_us - ((started_at_us % 86400000000) + 86400000000) % 86400000000) / 86400000000,
+                   month, ifnull(model, ''), ifnull(provider, ''), ifnull(provider_kind, ''), ifnull(team, ''),
+                   ifnull(key_id, 0), ifnull(tags, ''), price_status, ifnull(official_price_id, 0),
+                   ifnull(holysheep_price_id, 0), count(*), sum(status <> 'ok'), sum(fallback_used),
+                   ifnull(sum(prompt_tokens), 0), ifnull(sum(cached_prompt_tokens), 0),
+                   ifnull(sum(completion_tokens), 0), sum(latency_us)
+            FROM call GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"""
+        rollup = "SELECT * FROM call_rollup"
+        assert conn.execute(f"SELECT count(*) FROM ({group_by} EXCEPT {rollup})").fetchone() == (0,)
+        assert conn.execute(f"SELECT count(*) FROM ({rollup} EXCEPT {group_by})").fetchone() == (0,)
+        assert conn.execute("SELECT sum(calls) FROM call_rollup").fetchone() == (len(rows),)
     missing = [i for i in acked if i not in rows]
     assert missing == [], f"{len(missing)} acknowledged rows lost"
     for i in acked:

@@ -4,8 +4,8 @@
 -- Why: a month of a busy ledger is ~1M call rows; summing them per report takes seconds. call_rollup holds one row
 -- per (UTC day, model, provider, provider kind, team, key, tags, price status, price rows) with COUNTS and SUMMED
 -- TOKENS only: no money. Reports multiply summed tokens by the price rows named here (STYLE.md §4), so a rollup
--- total is exactly the sum of the calls' own costs. Triggers keep it in step with `call` inside the inserting
--- transaction (CallRecord.insert stays the single insert path; no Swift change needed).
+-- total is exactly the sum of the calls' own costs. It is kept in step with `call` inside the inserting
+-- transaction: by CallRecord.insert for inserts (see below), by triggers for the rare UPDATE and DELETE.
 --
 -- NULLs in `call` become sentinels here so the primary key can match them: '' for model, provider, provider_kind,
 -- team and tags; 0 for key_id and the price ids (real ids start at 1). Reports show '' as "(none)".
@@ -48,25 +48,12 @@ SELECT (started_at_us - ((started_at_us % 86400000000) + 86400000000) % 86400000
 FROM call
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;
 
-CREATE TRIGGER call_rollup_after_insert AFTER INSERT ON call
-BEGIN
-    INSERT INTO call_rollup VALUES (
-        (NEW.started_at_us - ((NEW.started_at_us % 86400000000) + 86400000000) % 86400000000) / 86400000000,
-        NEW.month, coalesce(NEW.model, ''), coalesce(NEW.provider, ''), coalesce(NEW.provider_kind, ''),
-        coalesce(NEW.team, ''), coalesce(NEW.key_id, 0), coalesce(NEW.tags, ''), NEW.price_status,
-        coalesce(NEW.official_price_id, 0), coalesce(NEW.holysheep_price_id, 0),
-        1, NEW.status <> 'ok', NEW.fallback_used, coalesce(NEW.prompt_tokens, 0),
-        coalesce(NEW.cached_prompt_tokens, 0), coalesce(NEW.completion_tokens, 0), NEW.latency_us)
-    ON CONFLICT DO UPDATE SET
-        calls = calls + 1,
-        failed_calls = failed_calls + excluded.failed_calls,
-        fallback_calls = fallback_calls + excluded.fallback_calls,
-        prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-        cached_prompt_tokens = cached_prompt_tokens + excluded.cached_prompt_tokens,
-        completion_tokens = completion_tokens + excluded.completion_tokens,
-        latency_us = latency_us + excluded.latency_us;
-END;
-
+-- Inserts: no trigger. CallRecord.insert (the ledger's only insert path: LedgerWriter's batches and
+-- LedgerDatabase.insert) sums each transaction's new rows per key above in memory and upserts every distinct key
+-- once, in the inserting transaction. A per-row AFTER INSERT trigger did the same work per row and halved the
+-- writer's throughput (bench/reports.md). Rows inserted into `call` by hand (sqlite3, scripts) are therefore NOT
+-- rolled up; rebuild with the backfill above (DELETE FROM call_rollup first) after such an insert.
+--
 -- The ledger is append-only, but if a row is ever deleted or corrected the rollup follows it exactly.
 CREATE TRIGGER call_rollup_after_delete AFTER DELETE ON call
 BEGIN

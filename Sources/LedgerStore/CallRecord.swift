@@ -43,11 +43,26 @@ package enum CallRecord {
             holysheep: h)
     }
 
-    /// Inserts one call. Binds with the SQLite C API on GRDB's cached statement: the writer's hot path, where
-    /// boxing 35 values into `StatementArguments` cost more than the insert itself (bench/README.md).
-    static func insert(_ event: UsageEvent, book: PriceBook, db: Database) throws {
+    /// Inserts calls and adds them to `call_rollup`, in the caller's transaction: the one insert path of the ledger
+    /// (`LedgerDatabase.insert` and `LedgerWriter`'s batches both come here), so the rollup is always exactly in step
+    /// with `call` (migrations/0003). The rows are summed per rollup key in memory and each distinct key is upserted
+    /// once: a batch of 40 calls of one model, team and day costs one rollup upsert instead of 40 trigger runs
+    /// (bench/reports.md).
+    static func insert<Events: Sequence<UsageEvent>>(_ events: Events, book: PriceBook, db: Database) throws {
+        var rollup = RollupBatch()
+        for event in events { try insertCall(event, book: book, db: db, rollup: &rollup) }
+        try rollup.upsert(db: db)
+    }
+
+    /// Inserts one `call` row and adds it to `rollup`.
+    /// Binds with the SQLite C API on GRDB's cached statement: the writer's hot path, where boxing 35 values into
+    /// `StatementArguments` cost more than the insert itself (bench/README.md).
+    private static func insertCall(_ event: UsageEvent, book: PriceBook, db: Database, rollup: inout RollupBatch)
+        throws
+    {
         let c = try costing(event, book: book)
         let u = event.usage
+        let month = Int64(BillingMonth(containing: event.startedAtMicros).code)
         let statement = try db.cachedStatement(sql: insertSQL).sqliteStatement
         var index: Int32 = 0
         func int(_ value: Int64?) {
@@ -65,7 +80,7 @@ package enum CallRecord {
         int(event.id)
         int(event.startedAtMicros)
         int(event.finishedAtMicros)
-        int(Int64(BillingMonth(containing: event.startedAtMicros).code))
+        int(month)
         text(event.endpoint)
         text(event.requestedModel)
         text(event.model)
@@ -103,6 +118,7 @@ package enum CallRecord {
             throw DatabaseError(
                 resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
         }
+        try rollup.add(event, month: month, costing: c)
     }
 
     /// SQLITE_TRANSIENT: SQLite copies the bound text before the Swift string's buffer goes away.

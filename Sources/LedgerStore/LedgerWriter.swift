@@ -200,7 +200,7 @@ package final class LedgerWriter: UsageRecorder, Service {
             let start = clock.now
             try database.writer.write { db in
                 let book = try priceBook(db)
-                for pending in batch { try CallRecord.insert(pending.event, book: book, db: db) }
+                try CallRecord.insert(batch.lazy.map(\.event), book: book, db: db)
             }
             let (seconds, attoseconds) = start.duration(to: clock.now).components
             let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
@@ -217,7 +217,8 @@ package final class LedgerWriter: UsageRecorder, Service {
                 metadata: ["ledger.batch.size": "\(batch.count)", "ledger.error": "\(error)"])
             for pending in batch {
                 do {
-                    try database.writer.write { db in try CallRecord.insert(pending.event, book: priceBook(db), db: db)
+                    try database.writer.write { db in
+                        try CallRecord.insert(CollectionOfOne(pending.event), book: priceBook(db), db: db)
                     }
                     counters.withLock {
                         $0.commits += 1

@@ -17,7 +17,11 @@ enum WriterBenchmark {
         if let i = arguments.firstIndex(of: "--producers"), i + 1 < arguments.count {
             producerCounts = arguments[i + 1].split(separator: ",").compactMap { Int($0) }
         }
+        let varied = arguments.contains("--varied")
+        let latencyIndex = !arguments.contains("--without-latency-index")
         print("writer benchmark: \(rows) call rows per run (1 producer: \(rows / 4)), WAL, synchronous=NORMAL")
+        if varied { print("--varied: 4 models, 20 teams/keys, 3 tags, latencies spread over 0.2-3.2 s") }
+        if !latencyIndex { print("--without-latency-index: call (month, model, latency_us) replaced by call (month)") }
         print(
             "rows/cpu-s divides by the CPU time this process got: on a busy machine it shows what idle cores would do")
         print("mode                    rows/s  rows/cpu-s    p50 wait    p99 wait   commits  rows/commit")
@@ -32,7 +36,7 @@ enum WriterBenchmark {
         for producers in producerCounts {
             let n = producers == 1 ? rows / 4 : rows
             let cpu0 = processCPUSeconds()
-            let result = try await writer(rows: n, producers: producers)
+            let result = try await writer(rows: n, producers: producers, varied: varied, latencyIndex: latencyIndex)
             let cpu = processCPUSeconds() - cpu0
             print(
                 pad("LedgerWriter x\(producers)", 18) + pad(String(Int(result.rowsPerSecond)), 12, right: true)
@@ -75,10 +79,30 @@ enum WriterBenchmark {
             upstreamRequestID: "req_0123456789abcdef")
     }
 
-    static func writer(rows: Int, producers: Int) async throws -> Result {
+    /// With `varied`, calls spread over 4 models, 20 teams and keys, 3 tags and latencies of 0.2-3.2 s: more
+    /// `call_rollup` keys per batch and index entries at random positions, closer to a real proxy's mix.
+    static func variedEvent(id: Int64) -> UsageEvent {
+        var e = event(id: id)
+        let models = ["gpt-4.1", "claude-sonnet-4.5", "gemini-2.5-flash", "deepseek-v3.2"]
+        e.model = models[Int(id % 4)]
+        e.requestedModel = e.model
+        e.team = "team-\(id / 4 % 20)"
+        e.keyID = nil
+        e.tags = "project=p\(id % 3)"
+        e.latencyMicros = 200_000 + (id &* 2_654_435_761) % 3_000_000
+        return e
+    }
+
+    static func writer(rows: Int, producers: Int, varied: Bool, latencyIndex: Bool) async throws -> Result {
         let path = temporaryPath("writer\(producers)")
         defer { remove(path) }
         let ledger = try LedgerDatabase(path: path)
+        if !latencyIndex {
+            try await ledger.writer.write { db in
+                try db.execute(
+                    sql: "DROP INDEX call_by_month_model_latency; CREATE INDEX call_by_month ON call (month)")
+            }
+        }
         var logger = Logger(label: "bench")
         logger.logLevel = .warning
         let writer = try LedgerWriter(database: ledger, logger: logger)
@@ -96,7 +120,8 @@ enum WriterBenchmark {
                         var waits: [Duration] = []
                         waits.reserveCapacity(perProducer)
                         for _ in 0..<perProducer {
-                            let event = event(id: writer.reserveCallID())
+                            let id = writer.reserveCallID()
+                            let event = varied ? variedEvent(id: id) : event(id: id)
                             let t0 = clock.now
                             try await writer.record(event)
                             waits.append(t0.duration(to: clock.now))
