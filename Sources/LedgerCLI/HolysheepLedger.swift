@@ -6,6 +6,6 @@ struct HolysheepLedger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "holysheep-ledger",
         abstract: "An exact LLM cost ledger and OpenAI-compatible proxy (HolySheep relay with official fallback).",
-        subcommands: [Serve.self, Migrate.self, Prices.self, Keys.self, RecordSynthetic.self]
+        subcommands: [Serve.self, Ping.self, Batch.self, Migrate.self, Prices.self, Keys.self, RecordSynthetic.self]
     )
 }
