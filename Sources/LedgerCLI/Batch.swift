@@ -25,7 +25,8 @@ struct Batch: AsyncParsableCommand {
 
             Examples:
               holysheep-ledger batch prompts.jsonl --output results.jsonl
-              holysheep-ledger batch jobs.jsonl --concurrency 16 --config /etc/holysheep-ledger.ini --db ledger.sqlite
+              holysheep-ledger batch jobs.jsonl --concurrency 16 --db ledger.sqlite
+              holysheep-ledger batch jobs.jsonl --config /etc/holysheep-ledger.ini
             """)
 
     @Argument(help: ArgumentHelp("JSONL file, one chat request per line.", valueName: "file"))
@@ -105,7 +106,9 @@ enum BatchSession {
     }
 
     /// Sends one line through the controller in-process and describes the outcome from its ledger row.
-    static func send(_ request: BatchRequest, controller: ProxyController, recorder: CapturingRecorder) async
+    static func send(
+        _ request: BatchRequest, controller: ProxyController, recorder: CapturingRecorder
+    ) async
         -> BatchResult
     {
         var headers: HTTPFields = [:]

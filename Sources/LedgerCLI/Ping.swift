@@ -14,7 +14,7 @@ struct Ping: AsyncParsableCommand {
             Examples:
               holysheep-ledger ping
               holysheep-ledger ping --provider official --model gpt-4.1-mini
-              holysheep-ledger ping --config /etc/holysheep-ledger.ini || echo "a provider is down"
+              holysheep-ledger ping --config /etc/holysheep-ledger.ini
             """)
 
     @Option(help: ArgumentHelp("Ping only this provider (a [provider NAME] of the config).", valueName: "name"))

@@ -46,7 +46,8 @@ import Testing
     /// The proxy with `holysheep` (the stub, or `primaryURL`) and `official` (the stub), routing from `settings`.
     private func withProxy(
         settings: [String: String] = [:], clock: TestClock = TestClock(.autoAdvance), primaryURL: String? = nil,
-        timeout: Duration = .seconds(5), _ test: @Sendable (Harness) async throws -> Void
+        primaryKey: String? = "hs-secret", timeout: Duration = .seconds(5),
+        _ test: @Sendable (Harness) async throws -> Void
     ) async throws {
         let stub = StubUpstream()
         let recorder = MemoryUsageRecorder()
@@ -58,7 +59,7 @@ import Testing
                 providers: [
                     ProviderConfiguration(
                         name: "holysheep", baseURL: primaryURL ?? stubURL, kind: .holysheep,
-                        apiKeyEnvironment: "HOLYSHEEP_API_KEY", apiKey: "hs-secret", connectTimeout: .seconds(2),
+                        apiKeyEnvironment: "HOLYSHEEP_API_KEY", apiKey: primaryKey, connectTimeout: .seconds(2),
                         timeout: timeout),
                     ProviderConfiguration(
                         name: "official", baseURL: stubURL, kind: .official, apiKeyEnvironment: "OFFICIAL_API_KEY",
@@ -218,6 +219,19 @@ import Testing
             #expect(h.stub.requests.only?.authorization == "Bearer official-secret")
             // Two backoffs at the primary (2 s, 4 s), none before the fallback's first attempt.
             #expect(h.clock.recordedSleeps == [.seconds(2), .seconds(4)])
+        }
+    }
+
+    @Test func aPrimaryWithoutAKeyIsSkippedAndTheFallbackServes() async throws {
+        try await withProxy(primaryKey: nil) { h in
+            let response = try await h.post(Self.chat())
+            #expect(response.status == .ok)
+            let event = try #require(h.recorder.events.only)
+            #expect(event.provider == "official")
+            #expect(event.providerKind == .official)
+            #expect(event.fallbackUsed)
+            #expect(event.attempts == 1)
+            #expect(h.stub.requests.only?.authorization == "Bearer official-secret")
         }
     }
 

@@ -22,7 +22,8 @@ extension ProxyController {
         let head = HTTPRequest(
             method: HTTPRequest.Method(endpoint.method) ?? .post, scheme: nil, authority: nil,
             path: endpoint.rawValue, headerFields: fields)
-        let response = await handleTrusted(endpoint, request: Request(head: head, body: RequestBody(buffer: ByteBuffer(string: body))))
+        let response = await handleTrusted(
+            endpoint, request: Request(head: head, body: RequestBody(buffer: ByteBuffer(string: body))))
         let sink = BodySink()
         var reply = InProcessReply(status: Int(response.status.code), headers: response.headers, body: ByteBuffer())
         do { try await response.body.write(sink) } catch {

@@ -166,7 +166,9 @@ package struct ProxyController: Sendable {
             return try await outcome(endpoint, provider: provider, body: bytes, stream: wantsStream)
         }
         call.event.attempts = result.attempts
-        call.event.fallbackUsed = result.fallbackUsed
+        // A fallback also served when the primary was left out of the chain (no key configured for it).
+        call.event.fallbackUsed =
+            result.fallbackUsed || (result.error == nil && result.provider?.name != plan.chain.first?.name)
         call.event.queueWaitMicros = DurationText.microseconds(result.queueWait)
         call.event.inflightAtAdmission = result.inFlightAtAdmission
         if let provider = result.provider.flatMap({ providersByName[$0.name] }) {
