@@ -96,6 +96,7 @@ let package = Package(
                 "LedgerStore",
                 "LedgerProxy",
                 "LedgerReports",
+                "LedgerRouting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -191,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "LedgerProxyTests",
             dependencies: [
-                "LedgerCore", "LedgerProxy", "LedgerTestSupport",
+                "LedgerCore", "LedgerProxy", "LedgerRouting", "LedgerTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],

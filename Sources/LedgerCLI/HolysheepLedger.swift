@@ -7,8 +7,8 @@ struct HolysheepLedger: AsyncParsableCommand {
         commandName: "holysheep-ledger",
         abstract: "An exact LLM cost ledger and OpenAI-compatible proxy (HolySheep relay with official fallback).",
         subcommands: [
-            Serve.self, Migrate.self, Prices.self, Keys.self, RecordSynthetic.self, Report.self, Roi.self,
-            Export.self, Rates.self,
+            Serve.self, Ping.self, Batch.self, Migrate.self, Prices.self, Keys.self, Report.self, Roi.self,
+            Export.self, Rates.self, RecordSynthetic.self,
         ]
     )
 }

@@ -17,6 +17,10 @@ struct Serve: AsyncParsableCommand {
             warns, and answers calls with an OpenAI-shaped error naming the missing variable. SIGTERM stops \
             accepting, lets in-flight calls finish (at most drain_timeout_seconds), flushes the ledger and exits 0.
 
+            Routing: model "auto" is routed by X-Task-Type or metadata.task_type; failed calls are retried with \
+            backoff and fall back along [fallback] default_chain; X-Priority (1-5) orders the upstream queue. \
+            The [routing], [retry], [breaker], [pool] and [fallback] sections of the config set all of it.
+
             Examples:
               holysheep-ledger serve
               holysheep-ledger serve --port 9000 --config /etc/holysheep-ledger.ini --db /var/lib/holysheep/ledger.sqlite

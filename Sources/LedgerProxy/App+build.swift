@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 package import Hummingbird
 package import LedgerCore
+import LedgerRouting
 package import Logging
 package import ServiceLifecycle
 
@@ -27,6 +28,8 @@ package protocol LedgerHealthCheck: Sendable {
 ///   - prices: decides which models are known and prices metrics.
 ///   - metrics: where counters go; `exposition` renders them at `/metrics`.
 ///   - ledgerHealth: checked by `/healthz` (unchecked when nil).
+///   - routing: retries, breakers, pool and fallback shared by every request (default: built from
+///     `configuration.routing` on the continuous clock; tests pass a test clock).
 ///   - services: run before the server starts and stopped after it (the ledger writer: it drains last).
 ///   - now: wall-clock microseconds since 1970, injected for tests.
 package func buildApplication(
@@ -38,13 +41,15 @@ package func buildApplication(
     metrics: ProxyMetrics,
     exposition: (any MetricsExposition)? = nil,
     ledgerHealth: (any LedgerHealthCheck)? = nil,
+    routing: ProxyRouting? = nil,
     services: [any Service] = [],
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
 ) -> Application<RouterResponder<BasicRequestContext>> {
+    let routing = routing ?? ProxyRouting(configuration: configuration.routing, clock: ContinuousClock())
     let controller = ProxyController(
         configuration: configuration, upstream: upstream, recorder: recorder, keys: keys, prices: prices,
-        metrics: metrics, logger: logger, now: now)
+        metrics: metrics, routing: routing, logger: logger, now: now)
     let router = Router()
     router.add(middleware: OpenAIErrorMiddleware(controller: controller))
     router.post("/v1/chat/completions") { request, context in
@@ -60,10 +65,12 @@ package func buildApplication(
         await controller.handle(.models, request: request, context: context)
     }
     router.get("/healthz") { _, _ in
-        healthResponse(configuration, ledgerWritable: await ledgerHealth?.ledgerIsWritable())
+        healthResponse(
+            configuration, ledgerWritable: await ledgerHealth?.ledgerIsWritable(), circuits: routing.breakerSnapshots())
     }
     router.get("/metrics") { _, _ in
-        Response(
+        metrics.publish(circuits: routing.breakerSnapshots(), pool: routing.poolSnapshot())
+        return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: exposition?.render() ?? "")))
     }
@@ -75,11 +82,15 @@ package func buildApplication(
 }
 
 /// `/healthz`: 200 when the primary provider has a key and the ledger is writable, else 503; says what is missing.
-private func healthResponse(_ configuration: ProxyConfiguration, ledgerWritable: Bool?) -> Response {
+private func healthResponse(
+    _ configuration: ProxyConfiguration, ledgerWritable: Bool?, circuits: [CircuitSnapshot]
+) -> Response {
     let missing = configuration.providersMissingKeys
     let providers = configuration.providers.map { provider in
         let key = provider.apiKey == nil ? "missing:" + provider.apiKeyEnvironment : "set"
-        return "{\"name\":\"\(provider.name)\",\"base_url\":\"\(provider.baseURL)\",\"key\":\"\(key)\"}"
+        let circuit = circuits.first { $0.provider == provider.name }?.state.rawValue ?? "closed"
+        return "{\"name\":\"\(provider.name)\",\"base_url\":\"\(provider.baseURL)\",\"key\":\"\(key)\","
+            + "\"circuit\":\"\(circuit)\"}"
     }
     let ready = configuration.providers.first?.apiKey != nil && ledgerWritable != false
     let status = ready ? (missing.isEmpty ? "ok" : "degraded") : "unavailable"

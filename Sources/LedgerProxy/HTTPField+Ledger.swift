@@ -9,4 +9,8 @@ extension HTTPField.Name {
     package static let ledgerProvider = Self("x-ledger-provider")!
     /// Attribution tags: `project=atlas,env=prod`.
     package static let ledgerTags = Self("x-ledger-tags")!
+    /// The task type that routes `auto` models ("code", "analysis", "fast", ...).
+    package static let xTaskType = Self("x-task-type")!
+    /// The request's queue priority, 1 (lowest) to 5.
+    package static let xPriority = Self("x-priority")!
 }

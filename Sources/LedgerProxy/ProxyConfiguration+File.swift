@@ -1,4 +1,5 @@
 package import LedgerCore
+import LedgerRouting
 
 /// A configuration file that could not be read.
 package struct ProxyConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -11,10 +12,14 @@ extension ProxyConfiguration {
     /// Applies an INI-style configuration file (`config/holysheep-ledger.example.ini` documents every key) on top of
     /// `self`. `#` and `;` start comments. `[server]` sets listener and limits; each `[provider NAME]` section
     /// defines a provider, and when the file has any, they replace the defaults in file order (first = primary).
+    /// `[routing]`, `[retry]`, `[breaker]`, `[pool]` and `[fallback]` hold the routing settings: `key = value` in
+    /// `[retry]` is the setting `retry.key` of `RoutingConfiguration(settings:)` (docs/routing.md).
     package func applying(file text: String) throws(ProxyConfigurationError) -> ProxyConfiguration {
         var result = self
         var providers: [ProviderConfiguration] = []
         var section = ""
+        var routingSettings: [String: String] = [:]
+        var routingLines: [String: Int] = [:]
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = index + 1
             var line = Substring(rawLine)
@@ -36,7 +41,7 @@ extension ProxyConfiguration {
                                 name: name, baseURL: "", kind: .official,
                                 apiKeyEnvironment: name.uppercased().replacing("-", with: "_") + "_API_KEY"))
                     section = "provider"
-                } else if section != "server" {
+                } else if section != "server" && !Self.routingSections.contains(section) {
                     throw ProxyConfigurationError(line: number, message: "unknown section [\(section)]")
                 }
                 continue
@@ -62,6 +67,11 @@ extension ProxyConfiguration {
                 }
                 return .microseconds(micros)
             }
+            if Self.routingSections.contains(section) {
+                routingSettings[section + "." + key] = value
+                routingLines[section + "." + key] = number
+                continue
+            }
             switch (section, key) {
             case ("server", "host"): result.host = value
             case ("server", "port"): result.port = try integer()
@@ -86,6 +96,14 @@ extension ProxyConfiguration {
                     message: "unknown key '\(key)'" + (section.isEmpty ? " outside a section" : " in [\(section)]"))
             }
         }
+        do { result.routing = try RoutingConfiguration(settings: routingSettings) } catch {
+            let line: Int
+            switch error {
+            case .invalidSetting(let key, _, _), .unknownSetting(let key): line = routingLines[key] ?? 0
+            default: line = 0
+            }
+            throw ProxyConfigurationError(line: line, message: error.description)
+        }
         if !providers.isEmpty {
             for provider in providers where provider.baseURL.isEmpty {
                 throw ProxyConfigurationError(line: 0, message: "provider \(provider.name) has no base_url")
@@ -104,6 +122,11 @@ extension ProxyConfiguration {
         }
         return result
     }
+}
+
+extension ProxyConfiguration {
+    /// Sections whose keys are routing settings (`[retry] max_attempts` = `retry.max_attempts`).
+    static let routingSections: Set<String> = ["routing", "retry", "breaker", "pool", "fallback"]
 }
 
 extension ProviderConfiguration {

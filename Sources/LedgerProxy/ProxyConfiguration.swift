@@ -1,4 +1,5 @@
 package import LedgerCore
+package import LedgerRouting
 
 /// One upstream provider: where it is, which price list applies, and its limits. The key comes from the environment.
 package struct ProviderConfiguration: Sendable, Hashable {
@@ -52,13 +53,17 @@ package struct ProxyConfiguration: Sendable {
     package var providers: [ProviderConfiguration]
     /// Models accepted even without a price (priced calls need a price book row; these are recorded `unpriced`).
     package var extraModels: Set<String>
+    /// Router, retries, circuit breakers, pool and fallback chains (the file's [routing], [retry], [breaker],
+    /// [pool] and [fallback] sections).
+    package var routing: RoutingConfiguration
 
     package init(
         host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 16 << 20,
         maxUpstreamBodyBytes: Int = 64 << 20,
         drainTimeout: Duration = .seconds(30), providers: [ProviderConfiguration] = [.holysheep, .official],
-        extraModels: Set<String> = []
+        extraModels: Set<String> = [], routing: RoutingConfiguration = RoutingConfiguration()
     ) {
+        self.routing = routing
         self.host = host
         self.port = port
         self.maxBodyBytes = maxBodyBytes

@@ -1,4 +1,6 @@
+import HTTPTypes
 package import Hummingbird
+import LedgerRouting
 
 /// A request the proxy answers itself, in OpenAI's error shape `{"error":{"message","type","param","code"}}`.
 package struct ProxyError: HTTPResponseError, CustomStringConvertible {
@@ -7,14 +9,19 @@ package struct ProxyError: HTTPResponseError, CustomStringConvertible {
     package var type: String
     package var param: String?
     package var code: String?
+    /// Seconds for a `Retry-After` header (queue full, queue timeout, every circuit open).
+    package var retryAfterSeconds: Int?
 
-    package init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil)
-    {
+    package init(
+        status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil,
+        retryAfterSeconds: Int? = nil
+    ) {
         self.status = status
         self.message = message
         self.type = type
         self.param = param
         self.code = code
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     package var description: String { "\(status.code) \(type): \(message)" }
@@ -35,9 +42,9 @@ package struct ProxyError: HTTPResponseError, CustomStringConvertible {
         let body =
             "{\"error\":{\"message\":\(literal(message)),\"type\":\(literal(type)),"
             + "\"param\":\(literal(param)),\"code\":\(literal(code))}}\n"
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
     }
 }
 
@@ -93,6 +100,16 @@ extension ProxyError {
             message:
                 "The proxy has no API key for provider '\(provider.name)' (\(provider.baseURL)): set the environment variable \(provider.apiKeyEnvironment) and restart.",
             type: "server_error", code: "upstream_key_missing")
+    }
+
+    /// A routing failure with no provider reply to pass through: its diagnosis, OpenAI-shaped.
+    static func routing(_ error: RoutingError) -> ProxyError {
+        let status = error.httpStatus
+        let type =
+            status == 429 ? "requests" : status >= 500 ? "server_error" : "invalid_request_error"
+        return ProxyError(
+            status: HTTPResponse.Status(code: status), message: error.description, type: type,
+            code: error.openAICode, retryAfterSeconds: error.retryAfterSeconds)
     }
 
     static func upstream(_ error: UpstreamError, provider: ProviderConfiguration) -> ProxyError {

@@ -1,4 +1,5 @@
 package import LedgerCore
+package import LedgerRouting
 package import Metrics
 import Synchronization
 
@@ -32,6 +33,39 @@ package struct ProxyMetrics: Sendable {
                 Counter(label: "ledger_cost_nusd_total", dimensions: modelDimensions, factory: factory)
                     .increment(by: Int(costPicoUSD / 1000))
             }
+        }
+    }
+
+    /// Counts a request whose model was routed (`auto` or an alias) to `model`.
+    func routed(requested: String, to model: String) {
+        Counter(
+            label: "ledger_routed_requests_total", dimensions: [("requested_model", requested), ("model", model)],
+            factory: factory
+        ).increment()
+    }
+
+    /// Publishes circuit-breaker states (0 closed, 1 half-open, 2 open) and pool gauges; called before /metrics
+    /// renders, so the numbers are current without a timer.
+    package func publish(circuits: [CircuitSnapshot], pool: PoolSnapshot?) {
+        for circuit in circuits {
+            let dimensions = [("provider", circuit.provider)]
+            Gauge(label: "ledger_circuit_state", dimensions: dimensions, factory: factory)
+                .record(circuit.state.gaugeValue)
+            Gauge(label: "ledger_circuit_consecutive_failures", dimensions: dimensions, factory: factory)
+                .record(circuit.consecutiveFailures)
+            Gauge(label: "ledger_circuit_opened", dimensions: dimensions, factory: factory).record(circuit.timesOpened)
+        }
+        guard let pool else { return }
+        Gauge(label: "ledger_pool_in_flight", dimensions: [], factory: factory).record(pool.inFlight)
+        Gauge(label: "ledger_pool_queued", dimensions: [], factory: factory).record(pool.queued)
+        Gauge(label: "ledger_pool_admitted", dimensions: [], factory: factory).record(pool.admitted)
+        Gauge(label: "ledger_pool_rejected", dimensions: [("reason", "queue_full")], factory: factory)
+            .record(pool.rejectedQueueFull)
+        Gauge(label: "ledger_pool_rejected", dimensions: [("reason", "queue_timeout")], factory: factory)
+            .record(pool.rejectedQueueTimeout)
+        for (provider, count) in pool.inFlightByProvider {
+            Gauge(label: "ledger_pool_provider_in_flight", dimensions: [("provider", provider)], factory: factory)
+                .record(count)
         }
     }
 

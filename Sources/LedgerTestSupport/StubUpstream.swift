@@ -11,7 +11,11 @@ import Synchronization
 ///
 /// Faults come from the `x-stub-fault` header or the body member `"x_stub_fault"` (so they pass through the proxy
 /// unchanged), as comma-separated items: `status=500`, `delay_ms=50` (before the head), `chunk_delay_ms=20`
-/// (between stream events), `cut_after=2` (drop the connection after 2 stream events), `no_usage`.
+/// (between stream events), `cut_after=2` (drop the connection after 2 stream events), `no_usage`,
+/// `retry_after=7` (a `Retry-After` header on a fault status), `reset` (answer 200 and drop the connection before
+/// any body byte), `malformed` (answer 200 with a body that is not JSON), and `fail_first=N`: only the first N
+/// requests carrying this exact fault text get the fault (delay, status, reset, malformed); later ones are served
+/// normally, which is how "500, then success" is staged.
 package final class StubUpstream: Sendable {
     /// One request as the stub received it.
     package struct Received: Sendable {
@@ -39,6 +43,8 @@ package final class StubUpstream: Sendable {
     private let streamOutcomes = Mutex<[Bool]>([])
 
     private let keepsRequests: Bool
+    /// Requests seen per fault text, for `fail_first`.
+    private let faultCounts = Mutex<[String: Int]>([:])
 
     /// - Parameter keepsRequests: false for benchmarks, so memory stays flat over millions of requests.
     package init(keepsRequests: Bool = true) { self.keepsRequests = keepsRequests }
@@ -99,6 +105,18 @@ package final class StubUpstream: Sendable {
         var chunkDelayMilliseconds = 0
         var cutAfter: Int?
         var noUsage = false
+        var retryAfter: Int?
+        var reset = false
+        var malformed = false
+        var failFirst: Int?
+
+        /// Drops the one-shot faults (for requests after the first `fail_first`).
+        mutating func clearOneShot() {
+            status = nil
+            delayMilliseconds = 0
+            reset = false
+            malformed = false
+        }
 
         init(_ text: String?) {
             for item in (text ?? "").split(separator: ",") {
@@ -110,6 +128,10 @@ package final class StubUpstream: Sendable {
                 case "chunk_delay_ms": chunkDelayMilliseconds = value ?? 0
                 case "cut_after": cutAfter = value
                 case "no_usage": noUsage = true
+                case "retry_after": retryAfter = value
+                case "reset": reset = true
+                case "malformed": malformed = true
+                case "fail_first": failFirst = value
                 default: break
                 }
             }
@@ -132,14 +154,24 @@ package final class StubUpstream: Sendable {
         let bytes = Array(buffer.readableBytesView)
         note(request, body: bytes)
         let json = ((try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]) ?? [:]
-        let fault = Fault(request.headers[HTTPField.Name("x-stub-fault")!] ?? json["x_stub_fault"] as? String)
+        let text = request.headers[HTTPField.Name("x-stub-fault")!] ?? json["x_stub_fault"] as? String
+        var fault = Fault(text)
+        if let failFirst = fault.failFirst, let text {
+            let seen = faultCounts.withLock { counts in
+                counts[text, default: 0] += 1
+                return counts[text]!
+            }
+            if seen > failFirst { fault.clearOneShot() }
+        }
         if fault.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(fault.delayMilliseconds)) }
         return (json, fault)
     }
 
-    private func errorResponse(_ status: Int) -> Response {
-        Response(
-            status: HTTPResponse.Status(code: status), headers: [.contentType: "application/json"],
+    private func errorResponse(_ status: Int, retryAfter: Int? = nil) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(
+            status: HTTPResponse.Status(code: status), headers: headers,
             body: ResponseBody(
                 byteBuffer: ByteBuffer(
                     string:
@@ -149,7 +181,16 @@ package final class StubUpstream: Sendable {
 
     private func chat(_ request: Request, legacy: Bool) async throws -> Response {
         let (json, fault) = try await parse(request)
-        if let status = fault.status { return errorResponse(status) }
+        if let status = fault.status { return errorResponse(status, retryAfter: fault.retryAfter) }
+        if fault.reset {
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { _ in throw Cut() })
+        }
+        if fault.malformed {
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"id":"stub-1","choices":[{"#)))
+        }
         let model = json["model"] as? String ?? "unknown"
         let stream = json["stream"] as? Bool ?? false
         let usage = legacy ? Self.completionUsageJSON : Self.chatUsageJSON

@@ -2,6 +2,7 @@ import LedgerCore
 import Testing
 
 @testable import LedgerProxy
+import LedgerRouting
 
 @Suite struct OpenAIRequestBodyTests {
     private func body(_ text: String) throws -> OpenAIRequestBody { try OpenAIRequestBody(bytes: Array(text.utf8)) }
@@ -131,6 +132,45 @@ import Testing
         #expect(configuration.providers.map(\.timeout) == [.seconds(30), .seconds(60)])
         #expect(configuration.port == 8080)
         #expect(configuration.maxBodyBytes == 16 << 20)
+    }
+
+    @Test func mapsRoutingSectionsOntoRoutingSettings() throws {
+        let text = """
+            [routing]
+            auto_models = auto, smart
+            rules = review:deepseek-v3.2
+            [retry]
+            max_attempts = 2
+            initial_backoff = 250ms
+            [breaker]
+            failure_threshold = 7
+            [pool]
+            max_concurrent = 8
+            provider.official.max_concurrent = 2
+            [fallback]
+            default_chain = official
+            chain.deepseek-v3.2 = holysheep,official
+            """
+        let routing = try ProxyConfiguration().applying(file: text).routing
+        #expect(routing.router.routedModelNames == ["auto", "smart"])
+        #expect(routing.router.route(model: "smart", taskType: "code review").routedModel == "deepseek-v3.2")
+        #expect(routing.retry.maxAttemptsPerProvider == 2)
+        #expect(routing.retry.initialBackoff == .milliseconds(250))
+        #expect(routing.breaker.failureThreshold == 7)
+        #expect(routing.pool.maxConcurrent == 8)
+        #expect(routing.pool.limit(for: "official") == 2)
+        #expect(routing.chain(for: "gpt-4.1") == ["official"])
+        #expect(routing.chain(for: "deepseek-v3.2") == ["holysheep", "official"])
+        #expect(ProxyConfiguration().routing == RoutingConfiguration())
+    }
+
+    @Test func namesTheLineOfABadRoutingSetting() {
+        #expect(throws: ProxyConfigurationError(line: 3, message: "unknown routing setting 'retry.max_attempt'")) {
+            _ = try ProxyConfiguration().applying(file: "[server]\n[retry]\nmax_attempt = 2")
+        }
+        #expect(throws: ProxyConfigurationError.self) {
+            _ = try ProxyConfiguration().applying(file: "[retry]\nstatuses = 401")
+        }
     }
 
     @Test(arguments: ["[server]\nport = x", "[nope]", "[server]\ncolour = red", "port = 1", "[provider x]\nkind = y"])

@@ -9,6 +9,7 @@ import Metrics
 import Testing
 
 @testable import LedgerProxy
+import LedgerRouting
 
 /// The whole proxy, live on port 0, against the stub upstream on port 0.
 @Suite struct ProxyApplicationTests {
@@ -55,10 +56,13 @@ import Testing
             defer { upstream.shutdown() }
             var logger = Logger(label: "proxy-test")
             logger.logLevel = .critical
+            // Retries as configured by default, but backoff waits cost no real time.
+            let routing = ProxyRouting(
+                configuration: configuration.routing, clock: TestClock(.autoAdvance), random: { 0.5 })
             let app = buildApplication(
                 configuration: configuration, upstream: upstream, recorder: recorder,
                 keys: StaticKeyVerifier([Self.clientKey: Self.identity]), prices: Self.prices,
-                metrics: ProxyMetrics(factory: NOOPMetricsHandler.instance), logger: logger)
+                metrics: ProxyMetrics(factory: NOOPMetricsHandler.instance), routing: routing, logger: logger)
             try await app.test(.live) { client in
                 try await test(Harness(client: client, recorder: recorder, stub: stub))
             }

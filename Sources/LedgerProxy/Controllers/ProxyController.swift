@@ -1,6 +1,7 @@
 import HTTPTypes
 package import Hummingbird
 package import LedgerCore
+import LedgerRouting
 package import Logging
 
 /// Handles the OpenAI routes: authenticates, checks the body, makes one upstream attempt, relays the reply and
@@ -12,9 +13,34 @@ package struct ProxyController: Sendable {
     let keys: any ClientKeyVerifier
     let prices: any PriceLookup
     let metrics: ProxyMetrics
+    let routing: ProxyRouting
     let logger: Logger
     /// Wall-clock microseconds since 1970 (injected for tests).
     let now: @Sendable () -> Int64
+    /// Configured providers by name, and their base URLs (for routing plans).
+    let providersByName: [String: ProviderConfiguration]
+    let baseURLs: [String: String]
+
+    /// - Parameters: as ``buildApplication(configuration:upstream:recorder:keys:prices:metrics:exposition:ledgerHealth:routing:services:logger:now:)``.
+    package init(
+        configuration: ProxyConfiguration, upstream: any UpstreamClient, recorder: any UsageRecorder,
+        keys: any ClientKeyVerifier, prices: any PriceLookup, metrics: ProxyMetrics, routing: ProxyRouting,
+        logger: Logger, now: @escaping @Sendable () -> Int64
+    ) {
+        self.configuration = configuration
+        self.upstream = upstream
+        self.recorder = recorder
+        self.keys = keys
+        self.prices = prices
+        self.metrics = metrics
+        self.routing = routing
+        self.logger = logger
+        self.now = now
+        var byName: [String: ProviderConfiguration] = [:]
+        for provider in configuration.providers where byName[provider.name] == nil { byName[provider.name] = provider }
+        self.providersByName = byName
+        self.baseURLs = byName.mapValues(\.baseURL)
+    }
 
     /// An in-progress call: the row being filled and when the request arrived.
     struct Call: Sendable {
@@ -33,9 +59,19 @@ package struct ProxyController: Sendable {
 
     /// Serves one OpenAI route.
     func handle(_ endpoint: OpenAIEndpoint, request: Request, context: some RequestContext) async -> Response {
+        await serve(endpoint, request: request, authenticate: true)
+    }
+
+    /// Serves one request in-process, already trusted (the `batch` command: the operator's own calls, recorded
+    /// without a client key and attributed by `X-Ledger-Tags`). Same routing, pool and ledger as proxied calls.
+    package func handleTrusted(_ endpoint: OpenAIEndpoint, request: Request) async -> Response {
+        await serve(endpoint, request: request, authenticate: false)
+    }
+
+    private func serve(_ endpoint: OpenAIEndpoint, request: Request, authenticate: Bool) async -> Response {
         var call = begin(endpoint: endpoint.rawValue, request: request)
         do {
-            return try await proxy(endpoint, request: request, call: &call)
+            return try await proxy(endpoint, request: request, call: &call, authenticate: authenticate)
         } catch let rejection as Rejection {
             return await reject(rejection.error, status: rejection.status, call: call)
         } catch {
@@ -52,13 +88,17 @@ package struct ProxyController: Sendable {
         var status: CallStatus
     }
 
-    private func proxy(_ endpoint: OpenAIEndpoint, request: Request, call: inout Call) async throws -> Response {
+    private func proxy(_ endpoint: OpenAIEndpoint, request: Request, call: inout Call, authenticate: Bool)
+        async throws -> Response
+    {
         // 1. Who is calling.
-        guard let secret = Self.bearer(request.headers[.authorization]),
-            let identity = await keys.verify(secret: secret)
-        else { throw Rejection(error: .invalidKey(), status: .clientError) }
-        call.event.keyID = identity.keyID
-        call.event.team = identity.team
+        if authenticate {
+            guard let secret = Self.bearer(request.headers[.authorization]),
+                let identity = await keys.verify(secret: secret)
+            else { throw Rejection(error: .invalidKey(), status: .clientError) }
+            call.event.keyID = identity.keyID
+            call.event.team = identity.team
+        }
 
         // 2. What they ask for.
         var body: OpenAIRequestBody? = nil
@@ -86,39 +126,143 @@ package struct ProxyController: Sendable {
             if let required = endpoint.requiredMember, !parsed.has(required) {
                 throw Rejection(error: .missing(required), status: .clientError)
             }
-            guard isKnown(model: model, atMicros: call.event.startedAtMicros) else {
-                throw Rejection(error: .modelNotFound(model), status: .clientError)
-            }
-            call.event.model = model
             body = parsed
         }
 
-        // 3. Where it goes (routing, retries and fallback wrap `attempt`).
-        guard let provider = configuration.providers.first else {
-            throw Rejection(error: .missingUpstreamKey(.holysheep), status: .upstreamError)
+        // 3. Which model and which providers: `auto` and aliases routed by task type; the priority for the pool.
+        let plan: RoutingPlan
+        do throws(RoutingError) {
+            plan = try routing.configuration.plan(
+                model: body?.model ?? "", taskTypeHeader: request.headers[.xTaskType],
+                taskTypeMetadata: body?.metadataTaskType, priorityHeader: request.headers[.xPriority],
+                priorityMetadata: body?.metadataPriority, baseURLs: baseURLs)
+        } catch {
+            throw Rejection(error: .routing(error), status: .clientError)
         }
-        call.event.provider = provider.name
-        call.event.providerKind = provider.kind
-        guard provider.apiKey != nil else {
-            throw Rejection(error: .missingUpstreamKey(provider), status: .upstreamError)
+        if let body {
+            let routed = plan.decision.routedModel
+            guard isKnown(model: routed, atMicros: call.event.startedAtMicros) else {
+                throw Rejection(error: .modelNotFound(routed), status: .clientError)
+            }
+            call.event.model = routed
+            if body.model != routed { metrics.routed(requested: body.model ?? "", to: routed) }
         }
+        // Providers without a key are left out of the chain; with none left, the call says which key is missing.
+        let chain = plan.chain.filter { providersByName[$0.name]?.apiKey != nil }
+        guard !chain.isEmpty else {
+            let primary = plan.chain.first.flatMap { providersByName[$0.name] } ?? configuration.providers.first
+            call.event.provider = primary?.name
+            call.event.providerKind = primary?.kind
+            throw Rejection(error: .missingUpstreamKey(primary ?? .holysheep), status: .upstreamError)
+        }
+
+        // 4. Retries, backoff, circuit breakers, the priority pool and fallback, around one attempt per provider.
         let upstreamStart = ContinuousClock.now
-        let response: UpstreamResponse
-        do {
-            let bytes = body?.upstreamBytes(model: call.event.model)
-            response = try await attempt(endpoint, provider: provider, body: bytes.map { ByteBuffer(bytes: $0) })
-        } catch let error as UpstreamError {
-            throw Rejection(error: .upstream(error, provider: provider), status: Self.status(for: error))
+        let bytes = body.map { ByteBuffer(bytes: $0.upstreamBytes(model: call.event.model)) }
+        let wantsStream = body?.stream ?? false
+        let result = await routing.run(chain: chain, priority: plan.priority, model: plan.decision.routedModel) {
+            endpointInfo, _ in
+            guard let provider = providersByName[endpointInfo.name] else { throw CancellationError() }
+            return try await outcome(endpoint, provider: provider, body: bytes, stream: wantsStream)
         }
+        call.event.attempts = result.attempts
+        // A fallback also served when the primary was left out of the chain (no key configured for it).
+        call.event.fallbackUsed =
+            result.fallbackUsed || (result.error == nil && result.provider?.name != plan.chain.first?.name)
+        call.event.queueWaitMicros = DurationText.microseconds(result.queueWait)
+        call.event.inflightAtAdmission = result.inFlightAtAdmission
+        if let provider = result.provider.flatMap({ providersByName[$0.name] }) {
+            call.event.provider = provider.name
+            call.event.providerKind = provider.kind
+        }
+        if let error = result.error {
+            call.event.upstreamLatencyMicros = Self.micros(ContinuousClock.now - upstreamStart)
+            routing.finish(result)
+            return try await fail(error, reply: result.response, call: &call)
+        }
+        guard let reply = result.response else {
+            routing.finish(result)
+            throw Rejection(error: .routing(.cancelled), status: .cancelled)
+        }
+        let response = reply.response
         call.event.httpStatus = response.status
         call.event.upstreamRequestID = response.header("x-request-id")
-
-        let isEventStream = response.header("content-type")?.lowercased().hasPrefix("text/event-stream") ?? false
-        if let body, body.stream, (200..<300).contains(response.status), isEventStream {
+        guard let whole = reply.body else {
+            let release = routing.releaseOnce(result.lease)
             return stream(
-                response, call: call, upstreamStart: upstreamStart, clientWantsUsage: body.clientRequestedUsage)
+                response, call: call, upstreamStart: upstreamStart,
+                clientWantsUsage: body?.clientRequestedUsage ?? false, release: release)
         }
-        return try await relayWhole(response, call: &call, upstreamStart: upstreamStart, endpoint: endpoint)
+        routing.finish(result)
+        return try await relayWhole(reply, body: whole, call: &call, upstreamStart: upstreamStart)
+    }
+
+    /// Answers a call that routing could not complete: the provider's own error reply passed through unchanged when
+    /// there is one for a plain HTTP status, otherwise the diagnosis in OpenAI's shape.
+    private func fail(_ error: RoutingError, reply: UpstreamReply?, call: inout Call) async throws -> Response {
+        if case .upstreamStatus = error, let reply, let body = reply.body {
+            call.event.httpStatus = reply.response.status
+            call.event.upstreamRequestID = reply.response.header("x-request-id")
+            call.event.status = .upstreamError
+            call.event.errorType = "upstream_http_\(reply.response.status)"
+            try await record(&call)
+            var headers = Self.relayedHeaders(reply.response.headers)
+            addLedgerHeaders(&headers, call: call)
+            return Response(
+                status: HTTPResponse.Status(code: reply.response.status), headers: headers,
+                body: ResponseBody(byteBuffer: body))
+        }
+        let status: CallStatus
+        switch error {
+        case .upstreamTimeout: status = .timeout
+        case .cancelled: status = .cancelled
+        case .emptyChain, .invalidPriority: status = .clientError
+        default: status = .upstreamError
+        }
+        throw Rejection(error: .routing(error), status: status)
+    }
+
+    /// One attempt at `provider`, classified for ``ResilientCall``: error statuses and bodies that are not JSON
+    /// are read whole (nothing has reached the client yet, so they may be retried or fallen back from).
+    private func outcome(_ endpoint: OpenAIEndpoint, provider: ProviderConfiguration, body: ByteBuffer?, stream: Bool)
+        async throws -> AttemptOutcome<UpstreamReply>
+    {
+        let response: UpstreamResponse
+        do { response = try await attempt(endpoint, provider: provider, body: body) } catch let error as UpstreamError {
+            return try Self.failure(error)
+        }
+        let success = (200..<300).contains(response.status)
+        if stream, success, response.header("content-type")?.lowercased().hasPrefix("text/event-stream") ?? false {
+            return .success(UpstreamReply(provider: provider, response: response, body: nil))
+        }
+        let whole: ByteBuffer
+        do { whole = try await response.collectBody(upTo: configuration.maxUpstreamBodyBytes) } catch let error
+            as UpstreamError
+        {
+            return try Self.failure(error)
+        }
+        var reply = UpstreamReply(provider: provider, response: response, body: whole)
+        guard success else {
+            let retryAfter = response.header("retry-after").flatMap { RetryAfter.parse($0, nowMicros: now()) }
+            return .failure(.status(response.status, retryAfter: retryAfter), response: reply)
+        }
+        guard endpoint != .models else { return .success(reply) }
+        // One scan both checks the reply is JSON (a garbled 2xx is retried or fallen back from) and finds its usage.
+        let bytes = Array(whole.readableBytesView)
+        guard let object = try? JSONObjectScan(bytes) else {
+            return .failure(AttemptFailure(.malformedResponse("the reply body is not a JSON object")), response: nil)
+        }
+        reply.usage = OpenAIUsage.parse(object, in: bytes)
+        return .success(reply)
+    }
+
+    /// An upstream client error as the retry policy sees it; cancellation (the client left) ends the call.
+    static func failure(_ error: UpstreamError) throws -> AttemptOutcome<UpstreamReply> {
+        switch error {
+        case .cancelled: throw CancellationError()
+        case .curl, .shutDown: throw error
+        default: return .failure(ProviderPing.attemptFailure(error), response: nil)
+        }
     }
 
     /// One upstream attempt at `provider`: the seam where retries, fallback, the circuit breaker and the pool wrap.
@@ -133,22 +277,15 @@ package struct ProxyController: Sendable {
                 connectTimeout: provider.connectTimeout, totalTimeout: provider.timeout))
     }
 
-    /// Non-streamed reply: read it whole, take its usage, record, then answer.
+    /// Non-streamed reply (already read whole): take its usage, record, then answer.
     private func relayWhole(
-        _ response: UpstreamResponse, call: inout Call, upstreamStart: ContinuousClock.Instant, endpoint: OpenAIEndpoint
+        _ reply: UpstreamReply, body: ByteBuffer, call: inout Call, upstreamStart: ContinuousClock.Instant
     ) async throws -> Response {
-        let body: ByteBuffer
-        do {
-            body = try await response.collectBody(upTo: configuration.maxUpstreamBodyBytes)
-        } catch let error as UpstreamError {
-            call.event.upstreamLatencyMicros = Self.micros(ContinuousClock.now - upstreamStart)
-            throw Rejection(
-                error: .upstream(error, provider: configuration.providers[0]), status: Self.status(for: error))
-        }
+        let response = reply.response
         call.event.upstreamLatencyMicros = Self.micros(ContinuousClock.now - upstreamStart)
         if (200..<300).contains(response.status) {
             call.event.status = .ok
-            if endpoint != .models { call.event.usage = OpenAIUsage.parse(body: Array(body.readableBytesView)) }
+            call.event.usage = reply.usage
         } else {
             call.event.status = .upstreamError
             call.event.errorType = "upstream_http_\(response.status)"
@@ -163,12 +300,14 @@ package struct ProxyController: Sendable {
     /// Streamed reply: forward each SSE event as it completes, take the usage chunk (hidden when the client did not
     /// ask for it), record, and only then send `data: [DONE]` and the end of the body.
     private func stream(
-        _ response: UpstreamResponse, call: Call, upstreamStart: ContinuousClock.Instant, clientWantsUsage: Bool
+        _ response: UpstreamResponse, call: Call, upstreamStart: ContinuousClock.Instant, clientWantsUsage: Bool,
+        release: LeaseRelease
     ) -> Response {
         var headers = Self.relayedHeaders(response.headers)
         addLedgerHeaders(&headers, call: call)
         let initial = call
         let body = ResponseBody { [self] writer in
+            defer { release() }
             var call = initial
             var splitter = SSEEventSplitter()
             var held: [UInt8] = []
@@ -216,6 +355,7 @@ package struct ProxyController: Sendable {
                 upstreamFailure = .interrupted(url: "", detail: "\(error)")
             }
             call.event.upstreamLatencyMicros = Self.micros(ContinuousClock.now - upstreamStart)
+            release()
             if clientGone || Task.isCancelled {
                 call.event.status = .cancelled
             } else if let upstreamFailure {

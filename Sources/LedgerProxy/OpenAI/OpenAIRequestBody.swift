@@ -17,6 +17,16 @@ package struct OpenAIRequestBody: Sendable {
     package var clientRequestedUsage: Bool {
         object.object("stream_options", in: bytes)?.bool("include_usage", in: bytes) ?? false
     }
+    /// `metadata.task_type` when it is a string (routes `auto` models).
+    package var metadataTaskType: String? { object.object("metadata", in: bytes)?.string("task_type", in: bytes) }
+    /// `metadata.priority` as written: a number's digits or a string's text.
+    package var metadataPriority: String? {
+        guard let metadata = object.object("metadata", in: bytes) else { return nil }
+        if let text = metadata.string("priority", in: bytes) { return text }
+        guard let member = metadata.member("priority"), bytes[member.valueRange.lowerBound] != UInt8(ascii: "n")
+        else { return nil }
+        return String(decoding: bytes[member.valueRange], as: UTF8.self)
+    }
     /// True when the body has a member named `key` (any value but null).
     package func has(_ key: String) -> Bool {
         guard let member = object.member(key) else { return false }
