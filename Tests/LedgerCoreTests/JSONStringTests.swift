@@ -9,4 +9,11 @@ import Testing
         #expect(JSONString.quote("") == #""""#)
         #expect(JSONString.quotedBytes("x\n") == Array(#""x\n""#.utf8))
     }
+
+    @Test func everyQuotedStringParsesBackToItself() throws {
+        let controls = String(String.UnicodeScalarView((0..<0x20).compactMap(Unicode.Scalar.init)))
+        for text in ["plain", controls, "quote \" and \\ back", "ไทย 😀 \u{7F}", "\u{2028}\u{2029}"] {
+            #expect(try JSONScanner.parse(JSONString.quote(text)).stringValue == text)
+        }
+    }
 }

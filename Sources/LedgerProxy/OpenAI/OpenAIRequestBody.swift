@@ -1,4 +1,4 @@
-import LedgerCore
+package import LedgerCore
 
 /// A client's JSON request body, scanned once: what the proxy reads from it and the minimal edits it makes.
 package struct OpenAIRequestBody: Sendable {
