@@ -19,11 +19,18 @@ import Testing
             #"{"a":1,}"#, #"{"a" 1}"#, #"{"a":[01]}"#, "{\"a\":\"tab\u{09}\"}", #"{"a":1} x"#, #"{"a":tru}"#,
             #"{"a":1.}"#, #"{"a":"\x"}"#, #"{"a":"\u12"}"#, #"{"a":1e}"#, #"{"a":-}"#, #"{"a":"x"#, #"{"a":1"#,
             #"{"a":1, "b":[1,]}"#, #"{"a":{}}"#, #"{"a":[]}"#, #"{}"#, #"{"a":"\/\b\f\n\r\t"}"#,
+            #"{"a":{"b" 1}}"#, #"{"a":{"b":1,}}"#, #"{"a":[1 2]}"#, #"{"a":[{"b":[true,{}]}, "\u00e9"]}"#,
+            #"{"a":{"b":[1,2}}"#, #"{"a":[1,{"b":x}]}"#,
         ]
         for text in inputs {
-            let tree = (try? JSONScanner.parse(text)) != nil
-            let scan = (try? JSONObjectScan(Array(text.utf8))) != nil
-            #expect(tree == scan, "\(text)")
+            let tree = Result { () throws(JSONSyntaxError) in try JSONScanner.parse(text) }
+            let scan = Result { () throws(JSONScanError) in try JSONObjectScan(Array(text.utf8)) }
+            switch (tree, scan) {
+            case (.success, .success): break
+            case (.failure(let syntax), .failure(.malformed(let offset))):
+                #expect(syntax.column == offset + 1, "\(text)")
+            default: Issue.record("the two front ends disagree on \(text)")
+            }
         }
         #expect(throws: JSONScanError.notAnObject) { try JSONObjectScan(Array("[1]".utf8)) }
         #expect(throws: JSONScanError.malformed(offset: 0)) { try JSONObjectScan(Array("}".utf8)) }
