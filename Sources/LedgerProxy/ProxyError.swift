@@ -1,5 +1,6 @@
 import HTTPTypes
 package import Hummingbird
+import LedgerCore
 import LedgerRouting
 
 /// A request the proxy answers itself, in OpenAI's error shape `{"error":{"message","type","param","code"}}`.
@@ -37,7 +38,7 @@ package struct ProxyError: HTTPResponseError, CustomStringConvertible {
     package func response() -> Response {
         func literal(_ text: String?) -> String {
             guard let text else { return "null" }
-            return String(decoding: OpenAIRequestBody.jsonString(text), as: UTF8.self)
+            return JSONString.quote(text)
         }
         let body =
             "{\"error\":{\"message\":\(literal(message)),\"type\":\(literal(type)),"

@@ -82,23 +82,7 @@ extension Array where Element == UInt8 {
 
     /// A JSON string literal from UTF-8 bytes (RFC 8259 escapes), as `JSONRenderer.string`.
     mutating func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>) {
-        append(UInt8(ascii: "\""))
-        for b in bytes {
-            switch b {
-            case UInt8(ascii: "\""): append(contentsOf: [92, 34])
-            case UInt8(ascii: "\\"): append(contentsOf: [92, 92])
-            case 10: append(contentsOf: [92, UInt8(ascii: "n")])
-            case 13: append(contentsOf: [92, UInt8(ascii: "r")])
-            case 9: append(contentsOf: [92, UInt8(ascii: "t")])
-            case 0..<32:
-                append(contentsOf: Array("\\u00".utf8))
-                let hex = Array("0123456789abcdef".utf8)
-                append(hex[Int(b >> 4)])
-                append(hex[Int(b & 15)])
-            default: append(b)
-            }
-        }
-        append(UInt8(ascii: "\""))
+        JSONString.appendQuoted(bytes, to: &self)
     }
 }
 

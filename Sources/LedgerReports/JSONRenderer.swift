@@ -1,3 +1,5 @@
+import LedgerCore
+
 /// JSON: `{"title","notes","columns","rows":[{column: value}],"footer":[...],"exact":{...}}`.
 /// Numbers are exact JSON number literals ("193.40"), never floating-point conversions.
 package enum JSONRenderer {
@@ -32,24 +34,5 @@ package enum JSONRenderer {
     }
 
     /// A JSON string literal (RFC 8259 escapes).
-    package static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    package static func string(_ s: String) -> String { JSONString.quote(s) }
 }

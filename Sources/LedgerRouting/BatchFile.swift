@@ -1,3 +1,5 @@
+import LedgerCore
+
 /// One chat request read from a batch file, ready to go through the router, pool and ledger like a proxied call.
 package struct BatchRequest: Sendable, Hashable {
     /// 1-based line number in the file (results are reported by it, in input order).

@@ -1,3 +1,5 @@
+import LedgerCore
+
 /// The outcome of one batch line, written as one JSONL output line in input order.
 package struct BatchResult: Sendable, Hashable {
     package var line: Int
@@ -49,52 +51,31 @@ package struct BatchResult: Sendable, Hashable {
     /// One JSON object on one line (no trailing newline), keys in a fixed order.
     package var jsonLine: String {
         var fields: [(String, String)] = [("line", String(line))]
-        if let customID { fields.append(("custom_id", JSONText.quote(customID))) }
-        fields.append(("status", JSONText.quote(succeeded ? "ok" : "error")))
+        if let customID { fields.append(("custom_id", JSONString.quote(customID))) }
+        fields.append(("status", JSONString.quote(succeeded ? "ok" : "error")))
         if let httpStatus { fields.append(("http_status", String(httpStatus))) }
-        if let requestedModel { fields.append(("requested_model", JSONText.quote(requestedModel))) }
-        if let model { fields.append(("model", JSONText.quote(model))) }
-        if let provider { fields.append(("provider", JSONText.quote(provider))) }
+        if let requestedModel { fields.append(("requested_model", JSONString.quote(requestedModel))) }
+        if let model { fields.append(("model", JSONString.quote(model))) }
+        if let provider { fields.append(("provider", JSONString.quote(provider))) }
         fields.append(("attempts", String(attempts)))
         fields.append(("fallback_used", String(fallbackUsed)))
         if let latencyMicros { fields.append(("latency_ms", JSONText.milliseconds(latencyMicros))) }
         if let callID { fields.append(("call_id", String(callID))) }
         if let responseJSON {
             let isJSON = (try? JSONScanner.parse(responseJSON)) != nil
-            fields.append(("response", isJSON ? responseJSON.trimmingSpaces() : JSONText.quote(responseJSON)))
+            fields.append(("response", isJSON ? responseJSON.trimmingSpaces() : JSONString.quote(responseJSON)))
         }
         if let errorMessage {
-            var error = "{\"message\":\(JSONText.quote(errorMessage))"
-            if let errorCode { error += ",\"code\":\(JSONText.quote(errorCode))" }
+            var error = "{\"message\":\(JSONString.quote(errorMessage))"
+            if let errorCode { error += ",\"code\":\(JSONString.quote(errorCode))" }
             fields.append(("error", error + "}"))
         }
-        return "{" + fields.map { "\(JSONText.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
+        return "{" + fields.map { "\(JSONString.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"
     }
 }
 
 /// JSON text helpers without Foundation.
 package enum JSONText {
-    /// A JSON string literal for `text`, escaping quotes, backslashes and control characters.
-    package static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
     /// Microseconds as milliseconds with three decimals ("12.345"), exact.
     package static func milliseconds(_ micros: Int64) -> String {
         let sign = micros < 0 ? "-" : ""

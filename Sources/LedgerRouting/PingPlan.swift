@@ -1,3 +1,5 @@
+import LedgerCore
+
 /// One `ping` probe: a tiny chat completion sent straight to one provider (not recorded as usage).
 package struct PingTarget: Sendable, Hashable {
     package var provider: ProviderEndpoint
@@ -58,7 +60,7 @@ package struct PingResult: Sendable, Hashable {
             "\(provider.name)  \(model)  \(succeeded ? "ok" : "FAILED")  \(JSONText.milliseconds(latencyMicros)) ms"
         if let error { return "\(head)  \(error.description)" }
         let text = (reply ?? "").split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).joined(separator: " ")
-        return "\(head)  \(JSONText.quote(String(text.prefix(60))))"
+        return "\(head)  \(JSONString.quote(String(text.prefix(60))))"
     }
 }
 
@@ -81,7 +83,7 @@ package enum PingPlan {
         }
         let model = model ?? defaultModel
         let body =
-            #"{"model":\#(JSONText.quote(model)),"messages":[{"role":"user","content":"Reply with the word pong."}],"#
+            #"{"model":\#(JSONString.quote(model)),"messages":[{"role":"user","content":"Reply with the word pong."}],"#
             + #""max_tokens":5,"stream":false}"#
         return chosen.map { PingTarget(provider: $0, model: model, body: body) }
     }

@@ -1,3 +1,5 @@
+package import LedgerCore
+
 /// A client's JSON request body, scanned once: what the proxy reads from it and the minimal edits it makes.
 package struct OpenAIRequestBody: Sendable {
     package let bytes: [UInt8]
@@ -38,7 +40,7 @@ package struct OpenAIRequestBody: Sendable {
     package func upstreamBytes(model routed: String?) -> [UInt8] {
         var edits: [(range: Range<Int>, replacement: [UInt8])] = []
         if let routed, routed != model, let member = object.member("model") {
-            edits.append((member.valueRange, Self.jsonString(routed)))
+            edits.append((member.valueRange, JSONString.quotedBytes(routed)))
         }
         if stream && !clientRequestedUsage {
             if let member = object.member("stream_options") {
@@ -65,28 +67,5 @@ package struct OpenAIRequestBody: Sendable {
             result.replaceSubrange(edit.range, with: edit.replacement)
         }
         return result
-    }
-
-    /// `text` as a JSON string literal.
-    static func jsonString(_ text: String) -> [UInt8] {
-        var out: [UInt8] = [UInt8(ascii: "\"")]
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += Array("\\\"".utf8)
-            case "\\": out += Array("\\\\".utf8)
-            case "\n": out += Array("\\n".utf8)
-            case "\r": out += Array("\\r".utf8)
-            case "\t": out += Array("\\t".utf8)
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += Array(("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8)
-                } else {
-                    out += Array(String(scalar).utf8)
-                }
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-        return out
     }
 }

@@ -1,0 +1,53 @@
+import LedgerCore
+import Testing
+
+@Suite struct JSONObjectScanTests {
+    @Test func recordsMembersInOrderWithTheirValueRanges() throws {
+        let bytes = Array(#" {"k\u0065y": "v\n", "n": -1.5e3, "o": {"x": [true, null]}, "key": false} "#.utf8)
+        let scan = try JSONObjectScan(bytes)
+        #expect(scan.members.map(\.key) == ["key", "n", "o", "key"])
+        #expect(String(decoding: bytes[scan.members[1].valueRange], as: UTF8.self) == "-1.5e3")
+        #expect(scan.range == 1..<(bytes.count - 1))
+        #expect(scan.bool("key", in: bytes) == false)
+        #expect(scan.object("o", in: bytes)?.members.map(\.key) == ["x"])
+        let first = try JSONObjectScan(Array(#"{"s": "a\"\u00e9\ud83d\ude00"}"#.utf8))
+        #expect(first.string("s", in: Array(#"{"s": "a\"\u00e9\ud83d\ude00"}"#.utf8)) == "a\"é😀")
+    }
+
+    @Test func rejectsWhatTheTreeParserRejects() {
+        let inputs = [
+            #"{"a":1,}"#, #"{"a" 1}"#, #"{"a":[01]}"#, "{\"a\":\"tab\u{09}\"}", #"{"a":1} x"#, #"{"a":tru}"#,
+            #"{"a":1.}"#, #"{"a":"\x"}"#, #"{"a":"\u12"}"#, #"{"a":1e}"#, #"{"a":-}"#, #"{"a":"x"#, #"{"a":1"#,
+            #"{"a":1, "b":[1,]}"#, #"{"a":{}}"#, #"{"a":[]}"#, #"{}"#, #"{"a":"\/\b\f\n\r\t"}"#,
+            #"{"a":{"b" 1}}"#, #"{"a":{"b":1,}}"#, #"{"a":[1 2]}"#, #"{"a":[{"b":[true,{}]}, "\u00e9"]}"#,
+            #"{"a":{"b":[1,2}}"#, #"{"a":[1,{"b":x}]}"#,
+        ]
+        for text in inputs {
+            let tree = Result { () throws(JSONSyntaxError) in try JSONScanner.parse(text) }
+            let scan = Result { () throws(JSONScanError) in try JSONObjectScan(Array(text.utf8)) }
+            switch (tree, scan) {
+            case (.success, .success): break
+            case (.failure(let syntax), .failure(.malformed(let offset))):
+                #expect(syntax.column == offset + 1, "\(text)")
+            default: Issue.record("the two front ends disagree on \(text)")
+            }
+        }
+        #expect(throws: JSONScanError.notAnObject) { try JSONObjectScan(Array("[1]".utf8)) }
+        #expect(throws: JSONScanError.malformed(offset: 0)) { try JSONObjectScan(Array("}".utf8)) }
+    }
+
+    @Test func nestingLimitsAreKept() throws {
+        func nested(_ depth: Int) -> String {
+            String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
+        }
+        _ = try JSONScanner.parse(nested(128))
+        #expect(throws: JSONSyntaxError.self) { try JSONScanner.parse(nested(129)) }
+        do {
+            _ = try JSONScanner.parse(nested(129))
+        } catch {
+            #expect(error.description == "nesting deeper than 128 at column 129")
+        }
+        _ = try JSONObjectScan(Array("{\"a\":\(nested(128))}".utf8))
+        #expect(throws: JSONScanError.tooDeep) { try JSONObjectScan(Array("{\"a\":\(nested(129))}".utf8)) }
+    }
+}
