@@ -5,7 +5,8 @@
 #endif
 
 let benchmarks: [(name: String, summary: String, run: ([String]) async throws -> Void)] = [
-    ("writer", "LedgerWriter group commit at 1, 8, 64 producers vs raw SQLite inserts", WriterBenchmark.run)
+    ("writer", "LedgerWriter group commit at 1, 8, 64 producers vs raw SQLite inserts", WriterBenchmark.run),
+    ("keys", "KeyStore.verify per call (indexed lookup + salted SHA-256) on a real ledger file", KeyBenchmark.run),
 ]
 
 let arguments = Array(CommandLine.arguments.dropFirst())

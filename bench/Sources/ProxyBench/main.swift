@@ -23,10 +23,12 @@ import UnixSignals
     import Glibc
 #endif
 
-let benchKey = "hsl-bench-0000000000"
+/// The client key for `--ledger off` (a static verifier). With the ledger on, the parent creates a real key in the
+/// ledger and the proxy verifies it with `KeyStore` (salted SHA-256 lookup per request), as `serve` does.
+let staticBenchKey = "hsl-bench-0000000000"
 
 /// The proxy as `serve` builds it, on a fixed port, until SIGTERM.
-func runProxyChild(upstreamPort: Int, port: Int, databasePath: String, ledgerOn: Bool) async throws {
+func runProxyChild(upstreamPort: Int, port: Int, databasePath: String, ledgerOn: Bool, secret: String) async throws {
     var logger = Logger(label: "proxy-bench")
     logger.logLevel = .warning
     let database = try LedgerDatabase(path: databasePath)
@@ -44,13 +46,22 @@ func runProxyChild(upstreamPort: Int, port: Int, databasePath: String, ledgerOn:
     let recorder: any UsageRecorder = ledgerOn ? writer : DiscardingRecorder()
     let app = buildApplication(
         configuration: configuration, upstream: upstream, recorder: recorder,
-        keys: StaticKeyVerifier([benchKey: ClientIdentity(keyID: 1, name: "bench", team: nil)]),
+        keys: BenchKeyVerifier(
+            base: ledgerOn
+                ? KeyStore(database: database)
+                : StaticKeyVerifier([secret: ClientIdentity(keyID: 1, name: "bench", team: nil)])),
         prices: try database.loadPriceBook(),
         metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
         services: [writer], logger: logger)
     try await ServiceGroup(
         configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger)
     ).run()
+}
+
+/// The real key store (ledger on) or a static one (ledger off), behind one concrete type.
+struct BenchKeyVerifier: ClientKeyVerifier {
+    let base: any ClientKeyVerifier
+    func verify(secret: String) async -> ClientIdentity? { await base.verify(secret: secret) }
 }
 
 /// `--ledger off`: isolates the proxy's own cost from the ledger's.
@@ -102,12 +113,13 @@ let chatBody = #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}
 let streamBody = #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"stream":true}"#
 
 /// Sends `total` requests over `concurrency` workers; latency is request start to the body's last byte.
-func measure(_ client: CurlUpstreamClient, port: Int, stream: Bool, concurrency: Int, total: Int) async throws -> Result
-{
+func measure(
+    _ client: CurlUpstreamClient, port: Int, secret: String, stream: Bool, concurrency: Int, total: Int
+) async throws -> Result {
     let body = ByteBuffer(string: stream ? streamBody : chatBody)
     let request = UpstreamRequest(
         method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions",
-        headers: [("Authorization", "Bearer \(benchKey)"), ("Content-Type", "application/json")], body: body,
+        headers: [("Authorization", "Bearer \(secret)"), ("Content-Type", "application/json")], body: body,
         connectTimeout: .seconds(5), totalTimeout: .seconds(30))
     let perWorker = total / concurrency
     let start = ContinuousClock.now
@@ -161,9 +173,14 @@ func runBenchmark() async throws {
     try await stub.run { stubPort in
         let proxyPort = freePort()
         let ledger = TemporaryLedgerPath("proxy-bench")
+        let secret =
+            ledgerOn
+            ? try KeyStore(database: LedgerDatabase(path: ledger.path)).create(name: "bench", team: "bench", nowMicros: 0)
+                .secret
+            : staticBenchKey
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = ["proxy-child", String(stubPort), String(proxyPort), ledger.path, ledgerOn ? "on" : "off"]
+        child.arguments = ["proxy-child", String(stubPort), String(proxyPort), ledger.path, ledgerOn ? "on" : "off", secret]
         try child.run()
         defer {
             child.terminate()
@@ -194,13 +211,13 @@ func runBenchmark() async throws {
             for concurrency in [1, 64] {
                 let total = concurrency == 1 ? requests / 10 : requests
                 _ = try await measure(
-                    client, port: stubPort, stream: stream, concurrency: concurrency, total: min(total, 2000))
+                    client, port: stubPort, secret: secret, stream: stream, concurrency: concurrency, total: min(total, 2000))
                 _ = try await measure(
-                    client, port: proxyPort, stream: stream, concurrency: concurrency, total: min(total, 2000))
+                    client, port: proxyPort, secret: secret, stream: stream, concurrency: concurrency, total: min(total, 2000))
                 let direct = try await measure(
-                    client, port: stubPort, stream: stream, concurrency: concurrency, total: total)
+                    client, port: stubPort, secret: secret, stream: stream, concurrency: concurrency, total: total)
                 let proxied = try await measure(
-                    client, port: proxyPort, stream: stream, concurrency: concurrency, total: total)
+                    client, port: proxyPort, secret: secret, stream: stream, concurrency: concurrency, total: total)
                 let mode = stream ? "streamed  " : "non-stream"
                 func row(_ target: String, _ r: Result, _ tail: String) -> String {
                     String(
@@ -221,7 +238,8 @@ func runBenchmark() async throws {
             print("")
             print("soak: \(soak) non-streamed requests at concurrency 64 through the proxy; RSS every 10%")
             for step in 1...10 {
-                let r = try await measure(client, port: proxyPort, stream: false, concurrency: 64, total: soak / 10)
+                let r = try await measure(
+                    client, port: proxyPort, secret: secret, stream: false, concurrency: 64, total: soak / 10)
                 print(
                     String(
                         format: "  %3d%%  %8.0f req/s  p99 %7.3f ms  fail %d  RSS %7.1f MiB", step * 10,
@@ -231,10 +249,11 @@ func runBenchmark() async throws {
     }
 }
 
-if CommandLine.arguments.count >= 6 && CommandLine.arguments[1] == "proxy-child" {
+if CommandLine.arguments.count >= 7 && CommandLine.arguments[1] == "proxy-child" {
     try await runProxyChild(
         upstreamPort: Int(CommandLine.arguments[2]) ?? 0, port: Int(CommandLine.arguments[3]) ?? 0,
-        databasePath: CommandLine.arguments[4], ledgerOn: CommandLine.arguments[5] == "on")
+        databasePath: CommandLine.arguments[4], ledgerOn: CommandLine.arguments[5] == "on",
+        secret: CommandLine.arguments[6])
 } else {
     try await runBenchmark()
 }
