@@ -82,6 +82,13 @@ extension Array where Element == UInt8 {
 
     /// A JSON string literal from UTF-8 bytes (RFC 8259 escapes), as `JSONRenderer.string`.
     mutating func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>) {
+        // Most fields need no escape: copy them whole (export speed); otherwise the one shared escaper.
+        if !bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            append(UInt8(ascii: "\""))
+            append(contentsOf: bytes)
+            append(UInt8(ascii: "\""))
+            return
+        }
         JSONString.appendQuoted(bytes, to: &self)
     }
 }
