@@ -177,7 +177,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LedgerRoutingTests",
-            dependencies: ["LedgerCore", "LedgerRouting"],
+            dependencies: ["LedgerCore", "LedgerRouting", "LedgerTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,6 +1,6 @@
 import Synchronization
 
-/// A clock that moves only when told (a copy of the routing tests' clock, shared with the proxy tests). In `.manual` mode sleepers wait until `advance(by:)` passes their deadline;
+/// A clock that moves only when told (shared by the routing and proxy tests). In `.manual` mode sleepers wait until `advance(by:)` passes their deadline;
 /// in `.autoAdvance` mode a sleep returns at once after moving time to its deadline (and is recorded), so retry
 /// backoffs cost no real time. Shape of hummingbird's `MockClock`.
 package final class TestClock: Clock, Sendable {
