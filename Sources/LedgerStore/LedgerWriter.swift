@@ -49,16 +49,20 @@ package final class LedgerWriter: UsageRecorder, Service {
     /// What the writer has committed so far.
     package var statistics: Statistics { counters.withLock { $0 } }
 
+    // Continuations are `UnsafeContinuation`: each is resumed exactly once, under the rules above (queued ones by
+    // `commit`, refused ones at once, the wake-up by whoever takes it out of `State` under the lock). The checked kind
+    // validated that in the whole test suite; unchecked, 64 producers commit ~12% more rows/s
+    // (`ledger-bench writer`: 155-160k -> 172-186k rows/s on the same quiet machine).
     private struct Pending: Sendable {
         var event: UsageEvent
-        var continuation: CheckedContinuation<Void, any Error>
+        var continuation: UnsafeContinuation<Void, any Error>
     }
 
     private enum Phase { case running, draining, stopped }
 
     private struct State {
         var queue: [Pending] = []
-        var wakeUp: CheckedContinuation<Void, Never>?
+        var wakeUp: UnsafeContinuation<Void, Never>?
         var phase = Phase.running
     }
 
@@ -92,8 +96,8 @@ package final class LedgerWriter: UsageRecorder, Service {
     /// Queues the call and returns once its row is committed. Throws `LedgerStoreError.writerStopped` after the
     /// writer has drained and stopped, or the error that made its row fail (other rows of the batch still commit).
     package func record(_ event: UsageEvent) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let (accepted, wakeUp) = state.withLock { s -> (Bool, CheckedContinuation<Void, Never>?) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+            let (accepted, wakeUp) = state.withLock { s -> (Bool, UnsafeContinuation<Void, Never>?) in
                 guard s.phase != .stopped else { return (false, nil) }
                 s.queue.append(Pending(event: event, continuation: continuation))
                 let wakeUp = s.wakeUp
@@ -142,7 +146,7 @@ package final class LedgerWriter: UsageRecorder, Service {
     }
 
     private func beginDraining() {
-        let wakeUp = state.withLock { s -> CheckedContinuation<Void, Never>? in
+        let wakeUp = state.withLock { s -> UnsafeContinuation<Void, Never>? in
             if s.phase == .running { s.phase = .draining }
             let wakeUp = s.wakeUp
             s.wakeUp = nil
@@ -177,7 +181,7 @@ package final class LedgerWriter: UsageRecorder, Service {
             }
             yielded = false
             if batch.isEmpty {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                     let resumeNow = state.withLock { s -> Bool in
                         if !s.queue.isEmpty || s.phase != .running { return true }
                         s.wakeUp = continuation
