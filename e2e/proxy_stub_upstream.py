@@ -4,7 +4,11 @@ Chat completions report prompt 11 (3 cached), completion 7 (2 reasoning); embedd
 Every request is kept in `StubUpstream.requests` as (path, authorization, body bytes).
 """
 import json
+import socket
 import threading
+import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHAT_USAGE = {
@@ -76,8 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class StubUpstream:
-    def __init__(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    def __init__(self, handler=None):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler or _Handler)
         self.server.requests = []
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -93,3 +97,22 @@ class StubUpstream:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_listening(base, attempts=200):
+    """Polls `base`/healthz until the server answers at all (any HTTP status counts)."""
+    for _ in range(attempts):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.05)

@@ -4,26 +4,18 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.request
 
 import openai
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from proxy_stub_upstream import StubUpstream  # noqa: E402
+from proxy_stub_upstream import StubUpstream, free_port, wait_until_listening  # noqa: E402
 
 BIN = os.environ["HOLYSHEEP_LEDGER_BIN"]
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _create_key(db):
@@ -43,20 +35,13 @@ def proxy(tmp_path):
     with StubUpstream() as stub:
         config = tmp_path / "proxy.ini"
         config.write_text(f"[provider holysheep]\nbase_url = http://127.0.0.1:{stub.port}/v1\ntimeout_seconds = 5\n")
-        port = _free_port()
+        port = free_port()
         env = dict(os.environ, HOLYSHEEP_API_KEY="upstream-secret")
         env.pop("OFFICIAL_API_KEY", None)
         proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--config", str(config), "--db", str(db)],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_until_listening(base)
         client = openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0)
         try:
             yield client, db, stub, proc, base

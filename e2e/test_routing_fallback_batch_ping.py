@@ -7,17 +7,13 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
-import threading
-import time
 import urllib.request
-from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
-from proxy_stub_upstream import _Handler  # noqa: E402
+from proxy_stub_upstream import StubUpstream, _Handler, free_port, wait_until_listening  # noqa: E402
 
 BIN = os.environ["HOLYSHEEP_LEDGER_BIN"]
 
@@ -36,30 +32,8 @@ class _FaultHandler(_Handler):
         super().do_POST()
 
 
-class FaultStub:
-    def __init__(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _FaultHandler)
-        self.server.requests = []
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def requests(self):
-        return self.server.requests
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def FaultStub():
+    return StubUpstream(_FaultHandler)
 
 
 def _config(tmp_path, port, primary_down):
@@ -97,19 +71,12 @@ def test_primary_500_falls_back_to_official_and_is_priced_there(tmp_path):
     key = re.search(r"hsl-[A-Za-z0-9_\-]+", out.stdout).group(0)
     with FaultStub() as stub:
         config = _config(tmp_path, stub.port, primary_down=True)
-        port = _free_port()
+        port = free_port()
         proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--config", str(config), "--db", str(db)],
                                 env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(200):
-                try:
-                    urllib.request.urlopen(base + "/healthz", timeout=1)
-                    break
-                except urllib.error.HTTPError:
-                    break
-                except OSError:
-                    time.sleep(0.05)
+            wait_until_listening(base)
             request = urllib.request.Request(
                 base + "/v1/chat/completions", method="POST",
                 data=json.dumps({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}).encode(),
