@@ -64,63 +64,43 @@ package enum CallRecord {
         let u = event.usage
         let month = Int64(BillingMonth(containing: event.startedAtMicros).code)
         let statement = try db.cachedStatement(sql: insertSQL).sqliteStatement
-        var index: Int32 = 0
-        func int(_ value: Int64?) {
-            index += 1
-            if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
-        }
-        func text(_ value: String?) {
-            index += 1
-            if let value {
-                sqlite3_bind_text(statement, index, value, -1, sqliteTransient)
-            } else {
-                sqlite3_bind_null(statement, index)
-            }
-        }
-        int(event.id)
-        int(event.startedAtMicros)
-        int(event.finishedAtMicros)
-        int(month)
-        text(event.endpoint)
-        text(event.requestedModel)
-        text(event.model)
-        text(event.provider)
-        text(event.providerKind?.rawValue)
-        int(event.stream ? 1 : 0)
-        text(event.status.rawValue)
-        int(event.httpStatus.map(Int64.init))
-        text(event.errorType)
-        int(Int64(event.attempts))
-        int(event.fallbackUsed ? 1 : 0)
-        int(u?.promptTokens)
-        int(u?.cachedPromptTokens)
-        int(u?.completionTokens)
-        int(u?.reasoningTokens)
-        text(u == nil ? "missing" : "upstream")
-        int(event.latencyMicros)
-        int(event.upstreamLatencyMicros)
-        int(event.timeToFirstTokenMicros)
-        int(event.queueWaitMicros)
-        int(event.inflightAtAdmission.map(Int64.init))
-        int(event.keyID)
-        text(event.team)
-        text(event.tags)
-        text(event.upstreamRequestID)
-        text(c.status)
-        int(c.officialPriceID)
-        int(c.holysheepPriceID)
-        int(c.paid)
-        int(c.official)
-        int(c.holysheep)
-        let code = sqlite3_step(statement)
-        sqlite3_reset(statement)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
+        var bind = StatementBinder(statement)
+        bind.int(event.id)
+        bind.int(event.startedAtMicros)
+        bind.int(event.finishedAtMicros)
+        bind.int(month)
+        bind.text(event.endpoint)
+        bind.text(event.requestedModel)
+        bind.text(event.model)
+        bind.text(event.provider)
+        bind.text(event.providerKind?.rawValue)
+        bind.int(event.stream ? 1 : 0)
+        bind.text(event.status.rawValue)
+        bind.int(event.httpStatus.map(Int64.init))
+        bind.text(event.errorType)
+        bind.int(Int64(event.attempts))
+        bind.int(event.fallbackUsed ? 1 : 0)
+        bind.int(u?.promptTokens)
+        bind.int(u?.cachedPromptTokens)
+        bind.int(u?.completionTokens)
+        bind.int(u?.reasoningTokens)
+        bind.text(u == nil ? "missing" : "upstream")
+        bind.int(event.latencyMicros)
+        bind.int(event.upstreamLatencyMicros)
+        bind.int(event.timeToFirstTokenMicros)
+        bind.int(event.queueWaitMicros)
+        bind.int(event.inflightAtAdmission.map(Int64.init))
+        bind.int(event.keyID)
+        bind.text(event.team)
+        bind.text(event.tags)
+        bind.text(event.upstreamRequestID)
+        bind.text(c.status)
+        bind.int(c.officialPriceID)
+        bind.int(c.holysheepPriceID)
+        bind.int(c.paid)
+        bind.int(c.official)
+        bind.int(c.holysheep)
+        try bind.execute(db)
         try rollup.add(event, month: month, costing: c)
     }
-
-    /// SQLITE_TRANSIENT: SQLite copies the bound text before the Swift string's buffer goes away.
-    private static let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 }

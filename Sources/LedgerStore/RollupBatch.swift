@@ -97,43 +97,27 @@ struct RollupBatch {
     }
 
     private static func step(_ statement: SQLiteStatement, key: Key, sums: Sums, db: Database) throws {
-        var index: Int32 = 0
-        func int(_ value: Int64) {
-            index += 1
-            sqlite3_bind_int64(statement, index, value)
-        }
-        func text(_ value: String) {
-            index += 1
-            sqlite3_bind_text(statement, index, value, -1, sqliteTransient)
-        }
-        int(key.day)
-        int(key.month)
-        text(key.model)
-        text(key.provider)
-        text(key.providerKind)
-        text(key.team)
-        int(key.keyID)
-        text(key.tags)
-        text(key.priceStatus)
-        int(key.officialPriceID)
-        int(key.holysheepPriceID)
-        int(sums.calls)
-        int(sums.failedCalls)
-        int(sums.fallbackCalls)
-        int(sums.promptTokens)
-        int(sums.cachedPromptTokens)
-        int(sums.completionTokens)
-        int(sums.latencyMicros)
-        let code = sqlite3_step(statement)
-        sqlite3_reset(statement)
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(
-                resultCode: ResultCode(rawValue: code), message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
-        }
+        var bind = StatementBinder(statement)
+        bind.int(key.day)
+        bind.int(key.month)
+        bind.text(key.model)
+        bind.text(key.provider)
+        bind.text(key.providerKind)
+        bind.text(key.team)
+        bind.int(key.keyID)
+        bind.text(key.tags)
+        bind.text(key.priceStatus)
+        bind.int(key.officialPriceID)
+        bind.int(key.holysheepPriceID)
+        bind.int(sums.calls)
+        bind.int(sums.failedCalls)
+        bind.int(sums.fallbackCalls)
+        bind.int(sums.promptTokens)
+        bind.int(sums.cachedPromptTokens)
+        bind.int(sums.completionTokens)
+        bind.int(sums.latencyMicros)
+        try bind.execute(db)
     }
-
-    /// SQLITE_TRANSIENT: SQLite copies the bound text before the Swift string's buffer goes away.
-    private static let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 }
 
 extension RollupBatch.Sums {
