@@ -51,7 +51,7 @@ struct Serve: AsyncParsableCommand {
         defer { upstream.shutdown() }
         let registry = PrometheusCollectorRegistry()
         let app = buildApplication(
-            configuration: configuration, upstream: upstream, recorder: writer, keys: KeyStore(database: database),
+            configuration: configuration, upstream: upstream, recorder: writer, keys: try KeyVerifier(database: database),
             prices: try database.loadPriceBook(),
             metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             exposition: PrometheusExposition(registry: registry), ledgerHealth: LedgerProbe(database: database),

@@ -8,8 +8,8 @@ package import LedgerCore
 /// (`hsl-` + 8 hex digits) are stored as `lookup_prefix` to find the row; the secret itself is never stored, only
 /// SHA-256(salt ‖ secret) with a fresh 16-byte salt, compared in constant time.
 ///
-/// Verification reads the table on every call (one indexed lookup and one hash, ~12 us), with no cache,
-/// so a `keys revoke` from any process takes effect on the very next request.
+/// Verification reads the table on every call (one indexed lookup and one hash), with no cache, so a `keys revoke`
+/// from any process takes effect on the very next request; the proxy does it through `KeyVerifier`.
 package struct KeyStore: ClientKeyVerifier {
     package let database: LedgerDatabase
 
@@ -97,13 +97,9 @@ package struct KeyStore: ClientKeyVerifier {
     }
 
     /// The identity of a valid, unrevoked secret; nil otherwise (unknown, revoked, malformed, or a database error).
-    package func verify(secret: String) async -> ClientIdentity? { verifyNow(secret: secret) }
-
-    /// Synchronous on purpose: one cached, indexed lookup on a pooled reader connection plus the hash takes ~12 us
-    /// (`ledger-bench keys`); GRDB's async read, which hops to its reader thread and back, costs ~10 us more.
-    private func verifyNow(secret: String) -> ClientIdentity? {
-        guard secret.hasPrefix(Self.secretPrefix), secret.utf8.count >= Self.lookupLength, secret.utf8.count <= 256
-        else { return nil }
+    /// The proxy verifies through `KeyVerifier` (the same check on its own connection, without GRDB's pool).
+    package func verify(secret: String) async -> ClientIdentity? {
+        guard Self.isWellFormed(secret) else { return nil }
         let prefix = String(secret.prefix(Self.lookupLength))
         let row = try? database.writer.read { db in
             let statement = try db.cachedStatement(
@@ -114,9 +110,20 @@ package struct KeyStore: ClientKeyVerifier {
             return try Row.fetchOne(statement, arguments: [prefix])
         }
         guard let row = row ?? nil else { return nil }
-        let salt = [UInt8](row[3] as Data)
-        let stored = [UInt8](row[4] as Data)
-        guard SHA256.constantTimeEqual(SHA256.hash(salt + Array(secret.utf8)), stored) else { return nil }
-        return ClientIdentity(keyID: row[0], name: row[1], team: row[2])
+        return Self.identity(secret: secret, salt: [UInt8](row[3] as Data), digest: [UInt8](row[4] as Data)) {
+            ClientIdentity(keyID: row[0], name: row[1], team: row[2])
+        }
+    }
+
+    /// Shape check before any lookup: the prefix, and a length between the lookup prefix and 256 bytes.
+    static func isWellFormed(_ secret: String) -> Bool {
+        secret.hasPrefix(secretPrefix) && secret.utf8.count >= lookupLength && secret.utf8.count <= 256
+    }
+
+    /// `identity()` when SHA-256(salt ‖ secret) equals the stored digest (compared in constant time), else nil.
+    static func identity(
+        secret: String, salt: [UInt8], digest: [UInt8], _ identity: () -> ClientIdentity
+    ) -> ClientIdentity? {
+        SHA256.constantTimeEqual(SHA256.hash(salt + Array(secret.utf8)), digest) ? identity() : nil
     }
 }

@@ -37,5 +37,5 @@ struct StatementBinder {
     }
 
     /// SQLITE_TRANSIENT: SQLite copies the bound text before the Swift string's buffer goes away.
-    private static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+    static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 }

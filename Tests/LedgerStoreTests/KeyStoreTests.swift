@@ -82,3 +82,52 @@ import Testing
         }
     }
 }
+
+/// The proxy's verifier: the same check on its own read-only connection to the ledger file.
+@Suite struct KeyVerifierTests {
+    @Test func verifiesLikeKeyStoreOnAFileAndSeesARevokeFromAnotherConnectionAtOnce() async throws {
+        let temp = TemporaryLedgerPath("verifier")
+        defer { temp.remove() }
+        let keys = KeyStore(database: try LedgerDatabase(path: temp.path))
+        let (alice, aliceSecret) = try keys.create(name: "alice", team: "research", nowMicros: 5)
+        let verifier = try KeyVerifier(database: try LedgerDatabase(path: temp.path))
+        #expect(await verifier.verify(secret: aliceSecret) == ClientIdentity(keyID: alice.id, name: "alice", team: "research"))
+        // A key created after the verifier opened is found on its first use (no cache to go stale).
+        let (bob, bobSecret) = try keys.create(name: "bob", team: nil, nowMicros: 6)
+        #expect(await verifier.verify(secret: bobSecret) == ClientIdentity(keyID: bob.id, name: "bob", team: nil))
+        var tampered = Array(aliceSecret)
+        tampered[tampered.count - 1] = tampered.last == "0" ? "1" : "0"
+        #expect(await verifier.verify(secret: String(tampered)) == nil)
+        #expect(await verifier.verify(secret: aliceSecret + "0") == nil)
+        #expect(await verifier.verify(secret: "sk-" + aliceSecret.dropFirst(4)) == nil)
+        #expect(await verifier.verify(secret: "") == nil)
+        // Revoked through another connection (as `keys revoke` from another process): refused on the next call.
+        try keys.revoke(id: alice.id, nowMicros: 7)
+        #expect(await verifier.verify(secret: aliceSecret) == nil)
+        #expect(await verifier.verify(secret: bobSecret) != nil)
+    }
+
+    @Test func concurrentVerificationsAllSucceed() async throws {
+        let temp = TemporaryLedgerPath("verifier-concurrent")
+        defer { temp.remove() }
+        let keys = KeyStore(database: try LedgerDatabase(path: temp.path))
+        let created = try (0..<8).map { try keys.create(name: "k\($0)", team: nil, nowMicros: 1) }
+        let verifier = try KeyVerifier(database: try LedgerDatabase(path: temp.path))
+        let verified = await withTaskGroup(of: Int64?.self) { group in
+            for i in 0..<400 {
+                let (key, secret) = created[i % created.count]
+                group.addTask { await verifier.verify(secret: secret)?.keyID == key.id ? key.id : nil }
+            }
+            return await group.reduce(into: 0) { $0 += $1 == nil ? 0 : 1 }
+        }
+        #expect(verified == 400)
+    }
+
+    @Test func anInMemoryLedgerIsVerifiedThroughKeyStore() async throws {
+        let database = try LedgerDatabase(DatabaseQueue())
+        let (key, secret) = try KeyStore(database: database).create(name: "alice", team: nil, nowMicros: 5)
+        let verifier = try KeyVerifier(database: database)
+        #expect(await verifier.verify(secret: secret)?.keyID == key.id)
+        #expect(await verifier.verify(secret: secret + "0") == nil)
+    }
+}

@@ -1,0 +1,116 @@
+import GRDB
+import GRDBSQLite
+package import LedgerCore
+import Synchronization
+
+/// Verifies client secrets on the proxy's request path: KeyStore's check (indexed lookup by prefix, salted SHA-256,
+/// constant-time compare, revoked keys refused) on a dedicated read-only SQLite connection with one prepared
+/// statement, through the C API.
+///
+/// Every verification reads the table (no cache), so a `keys revoke` from any process takes effect on the next
+/// request. Through GRDB's pool the same read cost ~55 us per call at concurrency 1 and ~18 us at 64 on a 2-core VM
+/// (ProxyBench under perf: the pool's dispatch queue, row decoding and the read transaction's BEGIN/COMMIT); one
+/// statement in autocommit is one implicit read transaction.
+///
+/// An in-memory ledger (tests) has no file to open a second connection on: it is verified through `KeyStore`.
+package final class KeyVerifier: ClientKeyVerifier {
+    private let lookup: Lookup?
+    private let fallback: KeyStore
+
+    /// - Throws: `LedgerStoreError.database` when the ledger file cannot be opened read-only.
+    package init(database: LedgerDatabase) throws {
+        fallback = KeyStore(database: database)
+        let path = database.writer.path
+        if path.isEmpty || path == ":memory:" || path.hasPrefix("file::memory:") {
+            lookup = nil
+        } else {
+            lookup = try Lookup(path: path)
+        }
+    }
+
+    package func verify(secret: String) async -> ClientIdentity? {
+        guard let lookup else { return await fallback.verify(secret: secret) }
+        guard KeyStore.isWellFormed(secret) else { return nil }
+        let prefix = String(secret.prefix(KeyStore.lookupLength))
+        guard let row = lookup.find(prefix: prefix) else { return nil }
+        return KeyStore.identity(secret: secret, salt: row.salt, digest: row.digest) {
+            ClientIdentity(keyID: row.id, name: row.name, team: row.team)
+        }
+    }
+
+    /// The connection and its prepared statement, used one caller at a time (its lock): the one unchecked-Sendable
+    /// type here, for the C pointers.
+    private final class Lookup: @unchecked Sendable {
+        struct Row {
+            var id: Int64
+            var name: String
+            var team: String?
+            var salt: [UInt8]
+            var digest: [UInt8]
+        }
+
+        private let connection: OpaquePointer
+        private let statement: OpaquePointer
+        private let lock = Mutex(())
+
+        init(path: String) throws {
+            var connection: OpaquePointer?
+            let flags = SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+            guard sqlite3_open_v2(path, &connection, flags, nil) == SQLITE_OK, let connection else {
+                let message = connection.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+                sqlite3_close(connection)
+                throw LedgerStoreError.database("cannot open the ledger to verify keys: \(message)")
+            }
+            sqlite3_busy_timeout(connection, 1000)
+            var statement: OpaquePointer?
+            let sql = """
+                SELECT id, name, team, salt, secret_sha256 FROM api_key
+                WHERE lookup_prefix = ? AND revoked_at_us IS NULL
+                """
+            guard sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+                == SQLITE_OK, let statement
+            else {
+                let message = String(cString: sqlite3_errmsg(connection))
+                sqlite3_close(connection)
+                throw LedgerStoreError.database("cannot prepare the key lookup: \(message)")
+            }
+            self.connection = connection
+            self.statement = statement
+        }
+
+        deinit {
+            sqlite3_finalize(statement)
+            sqlite3_close(connection)
+        }
+
+        /// The unrevoked key with this lookup prefix, if any (a database error reads as no key).
+        func find(prefix: String) -> Row? {
+            lock.withLock { _ in findLocked(prefix: prefix) }
+        }
+
+        private func findLocked(prefix: String) -> Row? {
+            defer {
+                sqlite3_reset(statement)
+                sqlite3_clear_bindings(statement)
+            }
+            guard sqlite3_bind_text(statement, 1, prefix, -1, StatementBinder.transient) == SQLITE_OK,
+                sqlite3_step(statement) == SQLITE_ROW
+            else { return nil }
+            return Row(
+                id: sqlite3_column_int64(statement, 0), name: text(1) ?? "", team: text(2), salt: blob(3),
+                digest: blob(4))
+        }
+
+        private func text(_ column: Int32) -> String? {
+            guard sqlite3_column_type(statement, column) != SQLITE_NULL, let bytes = sqlite3_column_text(statement, column)
+            else { return nil }
+            return String(cString: bytes)
+        }
+
+        private func blob(_ column: Int32) -> [UInt8] {
+            let count = Int(sqlite3_column_bytes(statement, column))
+            guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return [] }
+            return Array(UnsafeRawBufferPointer(start: bytes, count: count))
+        }
+    }
+}
