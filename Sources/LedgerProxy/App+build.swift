@@ -45,12 +45,12 @@ package func buildApplication(
     services: [any Service] = [],
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
-) -> Application<RouterResponder<BasicRequestContext>> {
+) -> Application<RouterResponder<ProxyRequestContext>> {
     let routing = routing ?? ProxyRouting(configuration: configuration.routing, clock: ContinuousClock())
     let controller = ProxyController(
         configuration: configuration, upstream: upstream, recorder: recorder, keys: keys, prices: prices,
         metrics: metrics, routing: routing, logger: logger, now: now)
-    let router = Router()
+    let router = Router(context: ProxyRequestContext.self)
     router.add(middleware: OpenAIErrorMiddleware(controller: controller))
     router.post("/v1/chat/completions") { request, context in
         await controller.handle(.chatCompletions, request: request, context: context)
@@ -76,6 +76,8 @@ package func buildApplication(
     }
     return Application(
         router: router,
+        // One watcher per client connection: a call waiting for its upstream is cancelled when its client leaves.
+        server: .http1(additionalChannelHandlers: [ClientConnectionWatcher()]),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: "holysheep-ledger"),
         services: services, logger: logger)
@@ -104,7 +106,7 @@ private func healthResponse(
 
 /// Turns the router's 404 for unknown paths and wrong methods into OpenAI-shaped errors, recorded as client errors.
 struct OpenAIErrorMiddleware: RouterMiddleware {
-    typealias Context = BasicRequestContext
+    typealias Context = ProxyRequestContext
     let controller: ProxyController
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws

@@ -8,6 +8,7 @@ package struct ProxyMetrics: Sendable {
     private let factory: any MetricsFactory
     private let queueDepth: Gauge
     private let depth = CountingCell()
+    private let handles = CallMetricHandles()
 
     package init(factory: any MetricsFactory) {
         self.factory = factory
@@ -16,23 +17,18 @@ package struct ProxyMetrics: Sendable {
 
     /// Counts one finished call: request count, latency, tokens and cost (nano-USD, truncated) by model, provider, status.
     func finished(_ event: UsageEvent, costPicoUSD: Int128?) {
-        let dimensions = [
-            ("endpoint", event.endpoint), ("model", event.model ?? ""), ("provider", event.provider ?? ""),
-            ("status", event.status.rawValue),
-        ]
-        Counter(label: "ledger_requests_total", dimensions: dimensions, factory: factory).increment()
-        Timer(label: "ledger_request_duration_seconds", dimensions: [("endpoint", event.endpoint)], factory: factory)
-            .recordMicroseconds(event.latencyMicros)
+        // Unknown paths (404s) share one label value, so a scan of random URLs cannot grow the series without bound.
+        let endpoint = OpenAIEndpoint(rawValue: event.endpoint) != nil ? event.endpoint : "other"
+        let handles = handles.get(
+            CallKey(
+                endpoint: endpoint, model: event.model ?? "", provider: event.provider ?? "",
+                status: event.status.rawValue), factory: factory)
+        handles.requests.increment()
+        handles.duration.recordMicroseconds(event.latencyMicros)
         if let usage = event.usage {
-            let modelDimensions = [("model", event.model ?? ""), ("provider", event.provider ?? "")]
-            Counter(label: "ledger_prompt_tokens_total", dimensions: modelDimensions, factory: factory)
-                .increment(by: Int(usage.promptTokens))
-            Counter(label: "ledger_completion_tokens_total", dimensions: modelDimensions, factory: factory)
-                .increment(by: Int(usage.completionTokens))
-            if let costPicoUSD {
-                Counter(label: "ledger_cost_nusd_total", dimensions: modelDimensions, factory: factory)
-                    .increment(by: Int(costPicoUSD / 1000))
-            }
+            handles.promptTokens.increment(by: Int(usage.promptTokens))
+            handles.completionTokens.increment(by: Int(usage.completionTokens))
+            if let costPicoUSD { handles.cost.increment(by: Int(costPicoUSD / 1000)) }
         }
     }
 
@@ -74,6 +70,50 @@ package struct ProxyMetrics: Sendable {
         queueDepth.record(depth.add(1))
         defer { queueDepth.record(depth.add(-1)) }
         return try await body()
+    }
+}
+
+/// The labels of one finished call's metrics.
+private struct CallKey: Hashable {
+    var endpoint: String
+    var model: String
+    var provider: String
+    var status: String
+}
+
+/// The metric handles for each label set seen so far, made once: creating them per call (the metrics API's
+/// `Counter(label:dimensions:)` goes to the factory, which validates names and looks the series up each time) cost
+/// more CPU than recording. The set is bounded by endpoints x models x providers x statuses.
+private final class CallMetricHandles: Sendable {
+    struct Handles: Sendable {
+        let requests: Counter
+        let duration: Timer
+        let promptTokens: Counter
+        let completionTokens: Counter
+        let cost: Counter
+    }
+
+    private let byKey = Mutex<[CallKey: Handles]>([:])
+
+    func get(_ key: CallKey, factory: any MetricsFactory) -> Handles {
+        if let handles = byKey.withLock({ $0[key] }) { return handles }
+        let dimensions = [
+            ("endpoint", key.endpoint), ("model", key.model), ("provider", key.provider), ("status", key.status),
+        ]
+        let modelDimensions = [("model", key.model), ("provider", key.provider)]
+        let handles = Handles(
+            requests: Counter(label: "ledger_requests_total", dimensions: dimensions, factory: factory),
+            duration: Timer(
+                label: "ledger_request_duration_seconds", dimensions: [("endpoint", key.endpoint)], factory: factory),
+            promptTokens: Counter(label: "ledger_prompt_tokens_total", dimensions: modelDimensions, factory: factory),
+            completionTokens: Counter(
+                label: "ledger_completion_tokens_total", dimensions: modelDimensions, factory: factory),
+            cost: Counter(label: "ledger_cost_nusd_total", dimensions: modelDimensions, factory: factory))
+        return byKey.withLock { byKey in
+            if let existing = byKey[key] { return existing }
+            byKey[key] = handles
+            return handles
+        }
     }
 }
 

@@ -95,6 +95,43 @@ import Testing
         }
     }
 
+    @Test func reportsASlowReplyOnAReusedConnectionAsATotalTimeoutNotAConnectTimeout() async throws {
+        try await StubUpstream().run { port in
+            let client = try CurlUpstreamClient()
+            defer { client.shutdown() }
+            // The first call opens the keep-alive connection; the second reuses it and then waits too long.
+            let first = try await client.send(request(port, body: chatBody(stream: false)))
+            _ = try await first.collectBody(upTo: 1 << 20)
+            await #expect(
+                throws: UpstreamError.timeout(
+                    url: "http://127.0.0.1:\(port)/v1/chat/completions", after: .milliseconds(150))
+            ) {
+                _ = try await client.send(
+                    request(port, body: chatBody(stream: false, fault: "delay_ms=600"), total: .milliseconds(150)))
+            }
+        }
+    }
+
+    @Test func deliversAWholeBodyAtOnceWhenAskedAndEnforcesItsLimit() async throws {
+        try await StubUpstream().run { port in
+            let client = try CurlUpstreamClient()
+            defer { client.shutdown() }
+            var whole = request(port, body: chatBody(stream: false))
+            whole.wholeBodyLimit = 1 << 20
+            let response = try await client.send(whole)
+            #expect(response.status == 200)
+            let body = try #require(response.wholeBody)
+            #expect(String(buffer: body).contains(#""x_stub_unknown":{"kept":true}"#))
+            // The stream view yields the same bytes.
+            var streamed = ByteBuffer()
+            for try await var chunk in response.body { streamed.writeBuffer(&chunk) }
+            #expect(streamed == body)
+            whole.wholeBodyLimit = 16
+            await #expect(throws: UpstreamError.bodyTooLarge(limit: 16)) { _ = try await client.send(whole) }
+            #expect(client.activeTransfers == 0)
+        }
+    }
+
     @Test func reportsAStreamCutMidWay() async throws {
         try await StubUpstream().run { port in
             let client = try CurlUpstreamClient()

@@ -27,6 +27,8 @@ import LedgerRouting
         let client: any TestClientProtocol
         let recorder: MemoryUsageRecorder
         let stub: StubUpstream
+        /// The proxy's own upstream client.
+        let upstream: CurlUpstreamClient
 
         func post(
             _ path: String, _ body: String, key: String? = ProxyApplicationTests.clientKey, tags: String? = nil
@@ -64,7 +66,7 @@ import LedgerRouting
                 keys: StaticKeyVerifier([Self.clientKey: Self.identity]), prices: Self.prices,
                 metrics: ProxyMetrics(factory: NOOPMetricsHandler.instance), routing: routing, logger: logger)
             try await app.test(.live) { client in
-                try await test(Harness(client: client, recorder: recorder, stub: stub))
+                try await test(Harness(client: client, recorder: recorder, stub: stub, upstream: upstream))
             }
         }
     }
@@ -173,6 +175,46 @@ import LedgerRouting
             #expect(event.usage == nil)
             for _ in 0..<300 where h.stub.streamWriteFailures.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
             #expect(h.stub.streamWriteFailures == [true])
+        }
+    }
+
+    @Test func cancelsANonStreamedCallUpstreamWhenItsClientLeaves() async throws {
+        try await withProxy(timeout: .seconds(30)) { h in
+            let port = try #require(h.client.port)
+            let curl = try CurlUpstreamClient()
+            defer { curl.shutdown() }
+            // The stub answers after 3 s; the client gives up after 200 ms and closes its connection.
+            let body = #"{"model":"gpt-4.1","messages":[],"x_stub_fault":"delay_ms=3000"}"#
+            let started = ContinuousClock.now
+            let client = Task {
+                try await curl.send(
+                    UpstreamRequest(
+                        method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions",
+                        headers: [("Authorization", "Bearer \(Self.clientKey)")], body: ByteBuffer(string: body)))
+            }
+            for _ in 0..<300 where h.upstream.activeTransfers == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(h.upstream.activeTransfers == 1)
+            try await Task.sleep(for: .milliseconds(200))
+            client.cancel()
+            await #expect(throws: UpstreamError.cancelled) { _ = try await client.value }
+            for _ in 0..<200 where h.recorder.events.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            let event = try #require(h.recorder.events.only)
+            #expect(event.status == .cancelled)
+            #expect(event.usage == nil)
+            #expect(h.upstream.activeTransfers == 0)
+            // Well before the stub would have answered: the proxy aborted its upstream transfer.
+            #expect(ContinuousClock.now - started < .milliseconds(2500))
+        }
+    }
+
+    @Test func doesNotCancelCallsOnAConnectionTheClientKeepsOpen() async throws {
+        try await withProxy { h in
+            for _ in 0..<3 {
+                let response = try await h.post("/v1/chat/completions", Self.chat)
+                #expect(response.status == .ok)
+            }
+            #expect(h.recorder.events.map(\.status) == [.ok, .ok, .ok])
+            #expect(h.upstream.activeTransfers == 0)
         }
     }
 

@@ -57,9 +57,14 @@ package struct ProxyController: Sendable {
         return Call(event: event, start: ContinuousClock.now)
     }
 
-    /// Serves one OpenAI route.
-    func handle(_ endpoint: OpenAIEndpoint, request: Request, context: some RequestContext) async -> Response {
-        await serve(endpoint, request: request, authenticate: true)
+    /// Serves one OpenAI route. If the client goes away while the call waits (for the pool, a retry or the upstream),
+    /// the call is cancelled: the upstream transfer is aborted and the row recorded as cancelled. Once a streamed
+    /// reply has started, a failed write to the client does the same.
+    func handle(_ endpoint: OpenAIEndpoint, request: Request, context: ProxyRequestContext) async -> Response {
+        guard let connection = context.channel.flatMap(ClientConnections.connection(for:)) else {
+            return await serve(endpoint, request: request, authenticate: true)
+        }
+        return await connection.cancellingOnClose { await serve(endpoint, request: request, authenticate: true) }
     }
 
     /// Serves one request in-process, already trusted (the `batch` command: the operator's own calls, recorded
@@ -228,7 +233,11 @@ package struct ProxyController: Sendable {
         async throws -> AttemptOutcome<UpstreamReply>
     {
         let response: UpstreamResponse
-        do { response = try await attempt(endpoint, provider: provider, body: body) } catch let error as UpstreamError {
+        // A reply relayed whole is read whole by the upstream client (one hand-off); streams come as they arrive.
+        let wholeLimit = stream ? nil : configuration.maxUpstreamBodyBytes
+        do { response = try await attempt(endpoint, provider: provider, body: body, wholeBodyLimit: wholeLimit) } catch
+            let error as UpstreamError
+        {
             return try Self.failure(error)
         }
         let success = (200..<300).contains(response.status)
@@ -266,15 +275,15 @@ package struct ProxyController: Sendable {
     }
 
     /// One upstream attempt at `provider`: the seam where retries, fallback, the circuit breaker and the pool wrap.
-    package func attempt(_ endpoint: OpenAIEndpoint, provider: ProviderConfiguration, body: ByteBuffer?) async throws
-        -> UpstreamResponse
-    {
+    package func attempt(
+        _ endpoint: OpenAIEndpoint, provider: ProviderConfiguration, body: ByteBuffer?, wholeBodyLimit: Int? = nil
+    ) async throws -> UpstreamResponse {
         var headers: [(name: String, value: String)] = [("Authorization", "Bearer \(provider.apiKey ?? "")")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         return try await upstream.send(
             UpstreamRequest(
                 method: endpoint.method, url: provider.baseURL + endpoint.upstreamPath, headers: headers, body: body,
-                connectTimeout: provider.connectTimeout, totalTimeout: provider.timeout))
+                connectTimeout: provider.connectTimeout, totalTimeout: provider.timeout, wholeBodyLimit: wholeBodyLimit))
     }
 
     /// Non-streamed reply (already read whole): take its usage, record, then answer.

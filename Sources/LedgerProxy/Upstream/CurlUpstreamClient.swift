@@ -40,6 +40,7 @@ package final class CurlUpstreamClient: UpstreamClient {
         } onCancel: {
             loop.cancel(transfer)
         }
+
     }
 }
 
@@ -55,6 +56,9 @@ private final class CurlTransfer: @unchecked Sendable {
     var headerList: UnsafeMutablePointer<curl_slist>?
     var headers: [(name: String, value: String)] = []
     var aborted = false
+    /// The body so far, when the request wants it whole (`UpstreamRequest.wholeBodyLimit`).
+    var collected = ByteBuffer()
+    var tooLarge = false
     /// Asks the loop to abort this transfer; weak, so it never keeps the transfer alive.
     var cancel: @Sendable () -> Void = {}
 
@@ -225,15 +229,19 @@ private final class CurlMultiLoop: @unchecked Sendable {
         let error: UpstreamError
         switch result {
         case CURLE_OPERATION_TIMEDOUT:
-            var connectTime: curl_off_t = 0
-            _ = hsl_easy_getinfo_offset(easy, CURLINFO_CONNECT_TIME_T, &connectTime)
+            // Not yet ready to send the request: still connecting. (CONNECT_TIME is 0 on a reused keep-alive
+            // connection too, so it cannot tell a connect timeout from a slow reply.)
+            var pretransferTime: curl_off_t = 0
+            _ = hsl_easy_getinfo_offset(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransferTime)
             error =
-                connectTime == 0
+                pretransferTime == 0
                 ? .connectTimeout(url: url, after: transfer.request.connectTimeout)
                 : .timeout(url: url, after: transfer.request.totalTimeout)
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_SSL_CONNECT_ERROR,
             CURLE_PEER_FAILED_VERIFICATION:
             error = .connectFailed(url: url, detail: detail)
+        case CURLE_WRITE_ERROR where transfer.tooLarge:
+            error = .bodyTooLarge(limit: transfer.request.wholeBodyLimit ?? 0)
         case CURLE_WRITE_ERROR where transfer.aborted:
             error = .cancelled
         default:
@@ -282,6 +290,12 @@ private func deliverHead(_ transfer: CurlTransfer) {
     transfer.head = nil
     var status = 0
     _ = hsl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
+    if transfer.request.wholeBodyLimit != nil {
+        transfer.continuation?.finish()
+        transfer.continuation = nil
+        head.resume(returning: UpstreamResponse(status: status, headers: transfer.headers, wholeBody: transfer.collected))
+        return
+    }
     head.resume(
         returning: UpstreamResponse(
             status: status, headers: transfer.headers, body: transfer.stream, cancel: transfer.cancel))
@@ -294,6 +308,14 @@ private func curlWriteBody(
     guard let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
+    if let limit = transfer.request.wholeBodyLimit {
+        guard transfer.collected.readableBytes + length <= limit else {
+            transfer.tooLarge = true
+            return 0
+        }
+        transfer.collected.writeBytes(UnsafeRawBufferPointer(start: data, count: length))
+        return length
+    }
     deliverHead(transfer)
     guard let continuation = transfer.continuation else { return 0 }
     let buffer = ByteBuffer(bytes: UnsafeRawBufferPointer(start: data, count: length))

@@ -11,10 +11,14 @@ package struct UpstreamRequest: Sendable {
     package var connectTimeout: Duration
     /// Limit on the whole transfer, body included.
     package var totalTimeout: Duration
+    /// When set, the reply is wanted whole (a non-streamed call): the client may answer only once the body has
+    /// arrived, with at most this many bytes (past it the transfer fails with `UpstreamError.bodyTooLarge`). One
+    /// hand-off per call instead of one for the head and more for the body.
+    package var wholeBodyLimit: Int?
 
     package init(
         method: String, url: String, headers: [(name: String, value: String)] = [], body: ByteBuffer? = nil,
-        connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30)
+        connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), wholeBodyLimit: Int? = nil
     ) {
         self.method = method
         self.url = url
@@ -22,6 +26,7 @@ package struct UpstreamRequest: Sendable {
         self.body = body
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
+        self.wholeBodyLimit = wholeBodyLimit
     }
 }
 
@@ -34,6 +39,9 @@ package struct UpstreamResponse: Sendable {
     package var body: AsyncThrowingStream<ByteBuffer, any Error>
     /// Aborts the transfer (the client went away). Idempotent; harmless after the body ended.
     package var cancel: @Sendable () -> Void
+    /// The whole body, when the client read it before answering (`UpstreamRequest.wholeBodyLimit`); `body` then
+    /// yields the same bytes.
+    package var wholeBody: ByteBuffer?
 
     package init(
         status: Int, headers: [(name: String, value: String)], body: AsyncThrowingStream<ByteBuffer, any Error>,
@@ -45,6 +53,15 @@ package struct UpstreamResponse: Sendable {
         self.cancel = cancel
     }
 
+    /// A reply whose body has already arrived whole.
+    package init(status: Int, headers: [(name: String, value: String)], wholeBody: ByteBuffer) {
+        let (body, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        if wholeBody.readableBytes > 0 { continuation.yield(wholeBody) }
+        continuation.finish()
+        self.init(status: status, headers: headers, body: body)
+        self.wholeBody = wholeBody
+    }
+
     /// The first header named `name` (case-insensitive).
     package func header(_ name: String) -> String? {
         let lower = name.lowercased()
@@ -53,6 +70,10 @@ package struct UpstreamResponse: Sendable {
 
     /// The whole body, for non-streamed replies; fails with `UpstreamError.bodyTooLarge` past `limit` bytes.
     package func collectBody(upTo limit: Int) async throws -> ByteBuffer {
+        if let wholeBody {
+            guard wholeBody.readableBytes <= limit else { throw UpstreamError.bodyTooLarge(limit: limit) }
+            return wholeBody
+        }
         var all = ByteBuffer()
         for try await var chunk in body {
             guard all.readableBytes + chunk.readableBytes <= limit else {

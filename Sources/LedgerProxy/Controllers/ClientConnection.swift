@@ -1,0 +1,133 @@
+package import Hummingbird
+package import NIOCore
+import Synchronization
+
+/// The proxy's request context: Hummingbird's core context plus the client's connection, so that a call still
+/// waiting for its upstream can be cancelled when its client goes away.
+package struct ProxyRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
+    /// The client's connection (nil when the request did not come from a socket).
+    let channel: (any Channel)?
+
+    package init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+}
+
+/// Whether one client connection is still open, and what to do when it closes.
+///
+/// `ClientConnectionWatcher`, one per connection in the server pipeline, marks it closed when the client closes its
+/// side (a FIN: Hummingbird allows half-closure, so that arrives as `inputClosed`) or the connection drops. Like
+/// nginx, the proxy takes a client that closes while its call is still waiting for the upstream as gone.
+package final class ClientConnection: Sendable {
+    private struct State {
+        var closed = false
+        var onClose: (@Sendable () -> Void)?
+    }
+
+    private let state = Mutex(State())
+
+    package init() {}
+
+    /// True once the client has closed its side or the connection dropped.
+    package var isClosed: Bool { state.withLock { $0.closed } }
+
+    /// Marks the connection closed and runs the registered action, once.
+    package func close() {
+        let action = state.withLock { s -> (@Sendable () -> Void)? in
+            guard !s.closed else { return nil }
+            s.closed = true
+            defer { s.onClose = nil }
+            return s.onClose
+        }
+        action?()
+    }
+
+    /// Runs `body`, cancelling the current task if the connection closes before `body` returns (at once if it is
+    /// closed already). The task handle is used only while `body` runs: it is unregistered under the lock first.
+    package func cancellingOnClose<T>(_ body: () async -> T) async -> T {
+        let registered = withUnsafeCurrentTask { task -> Bool in
+            guard let task else { return false }
+            let handle = TaskHandle(task)
+            let closedAlready = state.withLock { s -> Bool in
+                if s.closed { return true }
+                s.onClose = { handle.cancel() }
+                return false
+            }
+            if closedAlready { task.cancel() }
+            return !closedAlready
+        }
+        defer {
+            if registered {
+                // Taken under the lock, so `close()` either ran the action already or never will.
+                state.withLock { $0.onClose = nil }
+            }
+        }
+        return await body()
+    }
+}
+
+/// An `UnsafeCurrentTask` carried into the close action; only used while its task is inside `cancellingOnClose`.
+private struct TaskHandle: @unchecked Sendable {
+    let task: UnsafeCurrentTask
+    init(_ task: UnsafeCurrentTask) { self.task = task }
+    func cancel() { task.cancel() }
+}
+
+/// The open connections' `ClientConnection`s, by channel, for the request handlers to find.
+enum ClientConnections {
+    private static let byChannel = Mutex<[ObjectIdentifier: ClientConnection]>([:])
+
+    static func connection(for channel: any Channel) -> ClientConnection? {
+        byChannel.withLock { $0[ObjectIdentifier(channel)] }
+    }
+
+    fileprivate static func register(_ connection: ClientConnection, for channel: ObjectIdentifier) {
+        byChannel.withLock { $0[channel] = connection }
+    }
+
+    fileprivate static func remove(_ channel: ObjectIdentifier) {
+        _ = byChannel.withLock { $0.removeValue(forKey: channel) }
+    }
+
+    /// Connections being watched now (for tests).
+    static var count: Int { byChannel.withLock { $0.count } }
+}
+
+/// Sits in each client connection's pipeline, after HTTP decoding; passes everything through and notices the client
+/// closing its side or the connection going away.
+final class ClientConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    private let connection = ClientConnection()
+    private var key: ObjectIdentifier?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let key = ObjectIdentifier(context.channel)
+        self.key = key
+        ClientConnections.register(connection, for: key)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        forget()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .some(ChannelEvent.inputClosed) = event as? ChannelEvent { connection.close() }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.close()
+        forget()
+        context.fireChannelInactive()
+    }
+
+    private func forget() {
+        if let key {
+            ClientConnections.remove(key)
+            self.key = nil
+        }
+    }
+}
