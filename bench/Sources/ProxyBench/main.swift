@@ -1,8 +1,12 @@
 // Proxy benchmark: the stub upstream directly vs through the proxy (ledger on, real SQLite file), non-streamed
 // and streamed, at concurrency 1 and 64. Prints req/s, p50/p99 latency, the proxy's added latency, and the proxy
-// process's RSS. Not a test: numbers depend on the machine.
+// process's RSS and CPU time per request. Not a test: numbers depend on the machine.
 //
-//   swift run -c release ProxyBench [--requests N] [--soak N] [--ledger off]
+//   swift run -c release ProxyBench [--requests N] [--soak N] [--ledger on|off|bare]
+//                                   [--only streamed|non-stream] [--concurrency N]
+//
+// `--ledger off` discards calls and uses a static key; `--ledger bare` replaces the proxy with a bare Hummingbird +
+// libcurl relay, the floor that the proxy's own work sits on.
 //
 // The proxy runs in a child process (this binary with `proxy-child`), so its RSS is its own; the stub upstream
 // and the load generator (libcurl, the same client the proxy uses) share this process.
@@ -27,6 +31,40 @@ import UnixSignals
 /// ledger and the proxy verifies it with `KeyStore` (salted SHA-256 lookup per request), as `serve` does.
 let staticBenchKey = "hsl-bench-0000000000"
 
+/// `--ledger bare`: not the proxy, the floor under it. A bare Hummingbird route that reads the body, sends it
+/// upstream with the same libcurl client and relays the reply (no auth, routing, JSON, metrics or ledger): what
+/// Hummingbird plus one libcurl hop cost on this machine before the proxy does any work of its own.
+func runBareRelayChild(upstreamPort: Int, port: Int) async throws {
+    var logger = Logger(label: "bare-relay")
+    logger.logLevel = .warning
+    let upstream = try CurlUpstreamClient()
+    defer { upstream.shutdown() }
+    let router = Router()
+    router.get("/healthz") { _, _ in Response(status: .ok) }
+    router.post("/v1/chat/completions") { request, _ -> Response in
+        let body = try await request.body.collect(upTo: 1 << 20)
+        let stream = body.readableBytesView.firstRange(of: Array(#""stream":true"#.utf8)) != nil
+        let reply = try await upstream.send(
+            UpstreamRequest(
+                method: "POST", url: "http://127.0.0.1:\(upstreamPort)/v1/chat/completions",
+                headers: [("Authorization", "Bearer bench-upstream-key"), ("Content-Type", "application/json")],
+                body: body, wholeBodyLimit: stream ? nil : 1 << 20))
+        if let whole = reply.wholeBody { return Response(status: .ok, body: ResponseBody(byteBuffer: whole)) }
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream"],
+            body: ResponseBody { writer in
+                for try await chunk in reply.body { try await writer.write(chunk) }
+                try await writer.finish(nil)
+            })
+    }
+    let app = Application(
+        router: router, configuration: ApplicationConfiguration(address: .hostname("127.0.0.1", port: port)),
+        logger: logger)
+    try await ServiceGroup(
+        configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger)
+    ).run()
+}
+
 /// The proxy as `serve` builds it, on a fixed port, until SIGTERM.
 func runProxyChild(upstreamPort: Int, port: Int, databasePath: String, ledgerOn: Bool, secret: String) async throws {
     var logger = Logger(label: "proxy-bench")
@@ -48,7 +86,7 @@ func runProxyChild(upstreamPort: Int, port: Int, databasePath: String, ledgerOn:
         configuration: configuration, upstream: upstream, recorder: recorder,
         keys: BenchKeyVerifier(
             base: ledgerOn
-                ? KeyStore(database: database)
+                ? try KeyVerifier(database: database)
                 : StaticKeyVerifier([secret: ClientIdentity(keyID: 1, name: "bench", team: nil)])),
         prices: try database.loadPriceBook(),
         metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
@@ -91,6 +129,18 @@ func freePort() -> Int {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// CPU time (user + system, all threads) `pid` has used, in microseconds, from /proc (clock-tick resolution).
+func cpuMicros(_ pid: Int32) -> Int64 {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return 0 }
+    // Fields after "(comm)": state is field 3; utime and stime are fields 14 and 15.
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Int64(fields[11]), let system = Int64(fields[12]) else { return 0 }
+    let ticks = Int64(sysconf(Int32(_SC_CLK_TCK)))
+    return (user + system) * 1_000_000 / max(ticks, 1)
 }
 
 /// Resident set size of `pid` in MiB, from /proc.
@@ -167,8 +217,20 @@ func option(_ name: String, default value: Int) -> Int {
 func runBenchmark() async throws {
     let requests = option("--requests", default: 20_000)
     let soak = option("--soak", default: 0)
-    let ledgerOn =
-        !(CommandLine.arguments.firstIndex(of: "--ledger").map { CommandLine.arguments[$0 + 1] == "off" } ?? false)
+    let mode = CommandLine.arguments.firstIndex(of: "--ledger").flatMap {
+        $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
+    } ?? "on"
+    guard ["on", "off", "bare"].contains(mode) else {
+        print("--ledger takes on (default), off or bare")
+        return
+    }
+    let ledgerOn = mode == "on"
+    // `--only streamed` / `--only non-stream` and `--concurrency 64` pick scenarios (for profiling one of them).
+    let only = CommandLine.arguments.firstIndex(of: "--only").flatMap {
+        $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
+    }
+    let streamModes = only == "streamed" ? [true] : only == "non-stream" ? [false] : [false, true]
+    let concurrencies = CommandLine.arguments.contains("--concurrency") ? [option("--concurrency", default: 64)] : [1, 64]
     let stub = StubUpstream(keepsRequests: false)
     try await stub.run { stubPort in
         let proxyPort = freePort()
@@ -180,7 +242,7 @@ func runBenchmark() async throws {
             : staticBenchKey
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = ["proxy-child", String(stubPort), String(proxyPort), ledger.path, ledgerOn ? "on" : "off", secret]
+        child.arguments = ["proxy-child", String(stubPort), String(proxyPort), ledger.path, mode, secret]
         try child.run()
         defer {
             child.terminate()
@@ -200,15 +262,19 @@ func runBenchmark() async throws {
         }
         guard healthy else { throw CancellationError() }
         print(
-            "ProxyBench: stub upstream direct vs through the holysheep-ledger proxy, ledger "
-                + (ledgerOn ? "on (SQLite WAL file)" : "off (calls discarded)"))
+            mode == "bare"
+                ? "ProxyBench: stub upstream direct vs through a bare Hummingbird + libcurl relay (the floor; not the proxy)"
+                : "ProxyBench: stub upstream direct vs through the holysheep-ledger proxy, ledger "
+                    + (ledgerOn ? "on (SQLite WAL file)" : "off (calls discarded)"))
         print(
             "requests per scenario: \(requests) (concurrency 1: \(requests / 10)); latency = request start to last byte"
         )
         print("")
-        print("mode        conc  target   req/s      p50 ms   p99 ms   fail  | added p50  added p99  proxy RSS MiB")
-        for stream in [false, true] {
-            for concurrency in [1, 64] {
+        print(
+            "mode        conc  target   req/s      p50 ms   p99 ms   fail  | added p50  added p99  proxy RSS MiB"
+                + "  proxy CPU us/req")
+        for stream in streamModes {
+            for concurrency in concurrencies {
                 let total = concurrency == 1 ? requests / 10 : requests
                 _ = try await measure(
                     client, port: stubPort, secret: secret, stream: stream, concurrency: concurrency, total: min(total, 2000))
@@ -216,8 +282,10 @@ func runBenchmark() async throws {
                     client, port: proxyPort, secret: secret, stream: stream, concurrency: concurrency, total: min(total, 2000))
                 let direct = try await measure(
                     client, port: stubPort, secret: secret, stream: stream, concurrency: concurrency, total: total)
+                let cpuBefore = cpuMicros(child.processIdentifier)
                 let proxied = try await measure(
                     client, port: proxyPort, secret: secret, stream: stream, concurrency: concurrency, total: total)
+                let cpuPerRequest = Double(cpuMicros(child.processIdentifier) - cpuBefore) / Double(total)
                 let mode = stream ? "streamed  " : "non-stream"
                 func row(_ target: String, _ r: Result, _ tail: String) -> String {
                     String(
@@ -230,8 +298,8 @@ func runBenchmark() async throws {
                     row(
                         "proxied", proxied,
                         String(
-                            format: "| %+8.3f  %+9.3f  %8.1f", proxied.p50 - direct.p50, proxied.p99 - direct.p99,
-                            rssMiB(child.processIdentifier))))
+                            format: "| %+8.3f  %+9.3f  %8.1f  %11.0f", proxied.p50 - direct.p50,
+                            proxied.p99 - direct.p99, rssMiB(child.processIdentifier), cpuPerRequest)))
             }
         }
         if soak > 0 {
@@ -249,7 +317,10 @@ func runBenchmark() async throws {
     }
 }
 
-if CommandLine.arguments.count >= 7 && CommandLine.arguments[1] == "proxy-child" {
+if CommandLine.arguments.count >= 7 && CommandLine.arguments[1] == "proxy-child" && CommandLine.arguments[5] == "bare" {
+    try await runBareRelayChild(
+        upstreamPort: Int(CommandLine.arguments[2]) ?? 0, port: Int(CommandLine.arguments[3]) ?? 0)
+} else if CommandLine.arguments.count >= 7 && CommandLine.arguments[1] == "proxy-child" {
     try await runProxyChild(
         upstreamPort: Int(CommandLine.arguments[2]) ?? 0, port: Int(CommandLine.arguments[3]) ?? 0,
         databasePath: CommandLine.arguments[4], ledgerOn: CommandLine.arguments[5] == "on",
