@@ -120,7 +120,10 @@ import LedgerRouting
             #expect(events.count == 5)
             #expect(events.last == "data: [DONE]")
             #expect(!events.contains { $0.contains("prompt_tokens") })
-            #expect(events.dropLast().allSatisfy { $0.hasPrefix("data: {") })
+            // Chunks as the client would have had them without the forced include_usage: no "usage":null member.
+            #expect(!events.contains { $0.contains(#""usage""#) })
+            #expect(events.dropLast().allSatisfy { $0.hasPrefix("data: {") && $0.hasSuffix("}") })
+            #expect(events[0].hasSuffix(#""finish_reason":null}]}"#))
             let event = try #require(h.recorder.events.only)
             #expect(event.stream)
             #expect(event.status == .ok)
@@ -138,6 +141,8 @@ import LedgerRouting
             let events = String(buffer: response.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
             #expect(events.count == 6)
             #expect(events[4].contains(#""choices":[],"usage":{"prompt_tokens":11"#))
+            // The client asked: chunks come unchanged, "usage":null included.
+            #expect(events[0].hasSuffix(#""usage":null}"#))
             #expect(h.recorder.events.only?.usage == Self.chatUsage)
             #expect(String(decoding: try #require(h.stub.requests.only).body, as: UTF8.self) == body)
         }

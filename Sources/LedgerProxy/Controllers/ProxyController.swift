@@ -346,6 +346,10 @@ package struct ProxyController: Sendable {
                             call.event.usage = usage
                             if !clientWantsUsage && object.isEmptyArray("choices", in: data) { continue }
                         }
+                        if !clientWantsUsage, let stripped = Self.removingNullUsage(event) {
+                            out.writeBytes(stripped)
+                            continue
+                        }
                         out.writeBytes(event)
                     }
                     guard out.readableBytes > 0 else { continue }
@@ -483,6 +487,36 @@ package struct ProxyController: Sendable {
             i += 1
         }
         return false
+    }
+
+    /// The event without its top-level `"usage":null` member, or nil when it has none. Once the proxy has forced
+    /// `include_usage`, providers add that member to every chunk; a client that did not ask gets chunks as it would
+    /// have without it. Single-line `data:` events only, as providers send them.
+    static func removingNullUsage(_ event: [UInt8]) -> [UInt8]? {
+        let needle = Array(#""usage":null"#.utf8)
+        guard event.count > needle.count, event.starts(with: "data:".utf8),
+            event.indices.dropLast(needle.count - 1).contains(where: { event[$0..<($0 + needle.count)].elementsEqual(needle) })
+        else { return nil }
+        var start = 5
+        if start < event.count && event[start] == 0x20 { start += 1 }
+        guard var end = event[start...].firstIndex(of: 0x0A) else { return nil }
+        if end > start && event[end - 1] == 0x0D { end -= 1 }
+        guard let object = try? JSONObjectScan(event, start: start, end: end),
+            let index = object.members.lastIndex(where: { $0.key == "usage" }),
+            event[object.members[index].valueRange].elementsEqual("null".utf8)
+        else { return nil }
+        let members = object.members
+        let cut: Range<Int>
+        if index > 0 {
+            cut = members[index - 1].range.upperBound..<members[index].range.upperBound
+        } else if index + 1 < members.count {
+            cut = members[index].range.lowerBound..<members[index + 1].range.lowerBound
+        } else {
+            cut = members[index].range
+        }
+        var result = event
+        result.removeSubrange(cut)
+        return result
     }
 
     static func status(for error: UpstreamError) -> CallStatus {
