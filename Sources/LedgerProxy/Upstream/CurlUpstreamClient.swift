@@ -25,13 +25,12 @@ package final class CurlUpstreamClient: UpstreamClient {
     package var activeTransfers: Int { loop.activeCount.load(ordering: .relaxed) }
 
     package func send(_ request: UpstreamRequest) async throws -> UpstreamResponse {
-        let (stream, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
-        let transfer = CurlTransfer(request: request, stream: stream, continuation: continuation)
         let loop = self.loop
+        let transfer = CurlTransfer(request: request)
         transfer.cancel = { [weak transfer] in if let transfer { loop.cancel(transfer) } }
-        continuation.onTermination = { termination in
-            if case .cancelled = termination { transfer.cancel() }
-        }
+        let (body, source) = UpstreamBody.make(onAbandoned: transfer.cancel)
+        transfer.body = body
+        transfer.source = source
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (head: CheckedContinuation<UpstreamResponse, any Error>) in
                 transfer.head = head
@@ -48,8 +47,10 @@ package final class CurlUpstreamClient: UpstreamClient {
 /// `cancelRequested` is touched from other threads, and it is atomic.
 private final class CurlTransfer: @unchecked Sendable {
     let request: UpstreamRequest
-    let stream: AsyncThrowingStream<ByteBuffer, any Error>
-    var continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+    /// The reader's side, handed over with the head (then dropped here, so the reader alone holds it).
+    var body: UpstreamBody?
+    /// The producer's side, fed by the write callback; nil once finished.
+    var source: UpstreamBody.Source?
     var head: CheckedContinuation<UpstreamResponse, any Error>?
     let cancelRequested = Atomic<Bool>(false)
     var easy: UnsafeMutableRawPointer?
@@ -62,13 +63,8 @@ private final class CurlTransfer: @unchecked Sendable {
     /// Asks the loop to abort this transfer; weak, so it never keeps the transfer alive.
     var cancel: @Sendable () -> Void = {}
 
-    init(
-        request: UpstreamRequest, stream: AsyncThrowingStream<ByteBuffer, any Error>,
-        continuation: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
-    ) {
+    init(request: UpstreamRequest) {
         self.request = request
-        self.stream = stream
-        self.continuation = continuation
     }
 }
 
@@ -123,8 +119,9 @@ private final class CurlMultiLoop: @unchecked Sendable {
             activeCount.subtract(1, ordering: .relaxed)
             transfer.head?.resume(throwing: UpstreamError.shutDown)
             transfer.head = nil
-            transfer.continuation?.finish(throwing: UpstreamError.shutDown)
-            transfer.continuation = nil
+            transfer.source?.finish(throwing: UpstreamError.shutDown)
+            transfer.source = nil
+            transfer.body = nil
             return
         }
         curl_multi_wakeup(multi)
@@ -263,8 +260,8 @@ private final class CurlMultiLoop: @unchecked Sendable {
             fail(transfer, error: error)
         } else {
             activeCount.subtract(1, ordering: .relaxed)
-            transfer.continuation?.finish()
-            transfer.continuation = nil
+            transfer.source?.finish()
+            transfer.source = nil
         }
     }
 
@@ -274,8 +271,9 @@ private final class CurlMultiLoop: @unchecked Sendable {
             transfer.head = nil
             head.resume(throwing: error)
         }
-        transfer.continuation?.finish(throwing: error)
-        transfer.continuation = nil
+        transfer.source?.finish(throwing: error)
+        transfer.source = nil
+        transfer.body = nil
     }
 
     private static func milliseconds(_ duration: Duration) -> Int {
@@ -291,14 +289,15 @@ private func deliverHead(_ transfer: CurlTransfer) {
     var status = 0
     _ = hsl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
     if transfer.request.wholeBodyLimit != nil {
-        transfer.continuation?.finish()
-        transfer.continuation = nil
+        transfer.source?.finish()
+        transfer.source = nil
+        transfer.body = nil
         head.resume(returning: UpstreamResponse(status: status, headers: transfer.headers, wholeBody: transfer.collected))
         return
     }
-    head.resume(
-        returning: UpstreamResponse(
-            status: status, headers: transfer.headers, body: transfer.stream, cancel: transfer.cancel))
+    guard let body = transfer.body else { return }
+    transfer.body = nil
+    head.resume(returning: UpstreamResponse(status: status, headers: transfer.headers, body: body, cancel: transfer.cancel))
 }
 
 /// CURLOPT_WRITEFUNCTION: hands each body chunk to the stream; returning 0 aborts when the consumer is gone.
@@ -317,9 +316,9 @@ private func curlWriteBody(
         return length
     }
     deliverHead(transfer)
-    guard let continuation = transfer.continuation else { return 0 }
+    guard let source = transfer.source else { return 0 }
     let buffer = ByteBuffer(bytes: UnsafeRawBufferPointer(start: data, count: length))
-    if case .terminated = continuation.yield(buffer) {
+    if !source.yield(buffer) {
         transfer.aborted = true
         return 0
     }

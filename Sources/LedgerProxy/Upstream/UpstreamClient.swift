@@ -35,8 +35,9 @@ package struct UpstreamResponse: Sendable {
     package var status: Int
     /// Header fields in arrival order (names as the upstream spelled them).
     package var headers: [(name: String, value: String)]
-    /// Body chunks as they arrive; throws `UpstreamError` when the transfer fails mid-way.
-    package var body: AsyncThrowingStream<ByteBuffer, any Error>
+    /// Body chunks as they arrive (what arrived while the reader was busy comes as one chunk); throws
+    /// `UpstreamError` when the transfer fails mid-way.
+    package var body: UpstreamBody
     /// Aborts the transfer (the client went away). Idempotent; harmless after the body ended.
     package var cancel: @Sendable () -> Void
     /// The whole body, when the client read it before answering (`UpstreamRequest.wholeBodyLimit`); `body` then
@@ -44,7 +45,7 @@ package struct UpstreamResponse: Sendable {
     package var wholeBody: ByteBuffer?
 
     package init(
-        status: Int, headers: [(name: String, value: String)], body: AsyncThrowingStream<ByteBuffer, any Error>,
+        status: Int, headers: [(name: String, value: String)], body: UpstreamBody,
         cancel: @escaping @Sendable () -> Void = {}
     ) {
         self.status = status
@@ -55,10 +56,7 @@ package struct UpstreamResponse: Sendable {
 
     /// A reply whose body has already arrived whole.
     package init(status: Int, headers: [(name: String, value: String)], wholeBody: ByteBuffer) {
-        let (body, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
-        if wholeBody.readableBytes > 0 { continuation.yield(wholeBody) }
-        continuation.finish()
-        self.init(status: status, headers: headers, body: body)
+        self.init(status: status, headers: headers, body: .whole(wholeBody))
         self.wholeBody = wholeBody
     }
 
