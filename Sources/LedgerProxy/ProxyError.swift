@@ -115,7 +115,7 @@ extension ProxyError {
 
     static func upstream(_ error: UpstreamError, provider: ProviderConfiguration) -> ProxyError {
         switch error {
-        case .connectTimeout, .timeout:
+        case .connectTimeout, .timeout, .idleTimeout:
             ProxyError(
                 status: .gatewayTimeout, message: "Provider '\(provider.name)': \(error).", type: "server_error",
                 code: "upstream_timeout")

@@ -6,6 +6,8 @@ package enum TimeoutKind: String, Sendable, Hashable {
     case total
     /// Waiting for the first byte of the upstream response.
     case firstByte = "first_byte"
+    /// A streamed response's longest silence: before its first byte or between two chunks.
+    case idle
 }
 
 /// Why one upstream attempt failed, as the proxy observed it.

@@ -132,6 +132,29 @@ import Testing
         }
     }
 
+    @Test func anIdleTimeoutEndsASilentStreamButNotABusyOne() async throws {
+        try await StubUpstream().run { port in
+            let client = try CurlUpstreamClient()
+            defer { client.shutdown() }
+            var busy = request(port, body: chatBody(stream: true, fault: "chunk_delay_ms=100"), total: .milliseconds(300))
+            busy.timeoutIsIdle = true
+            let response = try await client.send(busy)
+            var bytes = 0
+            for try await chunk in response.body { bytes += chunk.readableBytes }
+            #expect(bytes > 0)
+            var silent = request(port, body: chatBody(stream: true, fault: "chunk_delay_ms=1500"), total: .milliseconds(200))
+            silent.timeoutIsIdle = true
+            let cut = try await client.send(silent)
+            await #expect(
+                throws: UpstreamError.idleTimeout(
+                    url: "http://127.0.0.1:\(port)/v1/chat/completions", after: .milliseconds(200))
+            ) {
+                for try await _ in cut.body {}
+            }
+            #expect(client.activeTransfers == 0)
+        }
+    }
+
     @Test func reportsAStreamCutMidWay() async throws {
         try await StubUpstream().run { port in
             let client = try CurlUpstreamClient()

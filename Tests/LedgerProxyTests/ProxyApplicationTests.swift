@@ -223,6 +223,35 @@ import LedgerRouting
         }
     }
 
+    @Test func aStreamMayRunPastTheTimeoutWhileItKeepsSending() async throws {
+        try await withProxy(timeout: .milliseconds(400)) { h in
+            // Six chunks 150 ms apart: ~0.75 s in all, never silent for 400 ms.
+            let body = #"{"model":"gpt-4.1","messages":[],"stream":true,"x_stub_fault":"chunk_delay_ms=150"}"#
+            let response = try await h.post("/v1/chat/completions", body)
+            let events = String(buffer: response.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
+            #expect(events.last == "data: [DONE]")
+            let event = try #require(h.recorder.events.only)
+            #expect(event.status == .ok)
+            #expect(event.usage == Self.chatUsage)
+            #expect(event.latencyMicros > 400_000)
+        }
+    }
+
+    @Test func aStreamSilentForLongerThanTheTimeoutIsCutAndRecordedAsATimeout() async throws {
+        try await withProxy(timeout: .milliseconds(300)) { h in
+            let body = #"{"model":"gpt-4.1","messages":[],"stream":true,"x_stub_fault":"chunk_delay_ms=2000"}"#
+            let started = ContinuousClock.now
+            _ = try? await h.post("/v1/chat/completions", body)
+            for _ in 0..<200 where h.recorder.events.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+            let event = try #require(h.recorder.events.only)
+            #expect(event.status == .timeout)
+            #expect(event.errorType == "upstream_timeout")
+            #expect(event.usage == nil)
+            #expect(ContinuousClock.now - started < .milliseconds(1500))
+            #expect(h.upstream.activeTransfers == 0)
+        }
+    }
+
     @Test func answersAHungUpstreamWith504AndRecordsATimeout() async throws {
         try await withProxy(timeout: .milliseconds(200)) { h in
             let response = try await h.post(

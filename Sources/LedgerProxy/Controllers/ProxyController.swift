@@ -233,11 +233,13 @@ package struct ProxyController: Sendable {
         async throws -> AttemptOutcome<UpstreamReply>
     {
         let response: UpstreamResponse
-        // A reply relayed whole is read whole by the upstream client (one hand-off); streams come as they arrive.
-        let wholeLimit = stream ? nil : configuration.maxUpstreamBodyBytes
-        do { response = try await attempt(endpoint, provider: provider, body: body, wholeBodyLimit: wholeLimit) } catch
-            let error as UpstreamError
-        {
+        // A reply relayed whole is read whole by the upstream client (one hand-off) within the provider's timeout;
+        // a stream comes as it arrives, for as long as it keeps coming: the timeout bounds its silences instead.
+        do {
+            response = try await attempt(
+                endpoint, provider: provider, body: body, wholeBodyLimit: stream ? nil : configuration.maxUpstreamBodyBytes,
+                idleTimeout: stream)
+        } catch let error as UpstreamError {
             return try Self.failure(error)
         }
         let success = (200..<300).contains(response.status)
@@ -276,14 +278,16 @@ package struct ProxyController: Sendable {
 
     /// One upstream attempt at `provider`: the seam where retries, fallback, the circuit breaker and the pool wrap.
     package func attempt(
-        _ endpoint: OpenAIEndpoint, provider: ProviderConfiguration, body: ByteBuffer?, wholeBodyLimit: Int? = nil
+        _ endpoint: OpenAIEndpoint, provider: ProviderConfiguration, body: ByteBuffer?, wholeBodyLimit: Int? = nil,
+        idleTimeout: Bool = false
     ) async throws -> UpstreamResponse {
         var headers: [(name: String, value: String)] = [("Authorization", "Bearer \(provider.apiKey ?? "")")]
         if body != nil { headers.append(("Content-Type", "application/json")) }
         return try await upstream.send(
             UpstreamRequest(
                 method: endpoint.method, url: provider.baseURL + endpoint.upstreamPath, headers: headers, body: body,
-                connectTimeout: provider.connectTimeout, totalTimeout: provider.timeout, wholeBodyLimit: wholeBodyLimit))
+                connectTimeout: provider.connectTimeout, totalTimeout: provider.timeout, wholeBodyLimit: wholeBodyLimit,
+                timeoutIsIdle: idleTimeout))
     }
 
     /// Non-streamed reply (already read whole): take its usage, record, then answer.
@@ -521,7 +525,7 @@ package struct ProxyController: Sendable {
 
     static func status(for error: UpstreamError) -> CallStatus {
         switch error {
-        case .connectTimeout, .timeout: .timeout
+        case .connectTimeout, .timeout, .idleTimeout: .timeout
         case .cancelled: .cancelled
         case .interrupted: .interrupted
         default: .upstreamError

@@ -44,6 +44,7 @@ package enum ProviderPing {
         case .connectFailed(_, let detail): AttemptFailure(.connect(detail))
         case .connectTimeout(_, let after): AttemptFailure(.timeout(.connect, limit: after))
         case .timeout(_, let after): AttemptFailure(.timeout(.total, limit: after))
+        case .idleTimeout(_, let after): AttemptFailure(.timeout(.idle, limit: after))
         case .interrupted(_, let detail): AttemptFailure(.connect("connection broken: \(detail)"))
         case .bodyTooLarge(let limit): AttemptFailure(.malformedResponse("the reply exceeds \(limit) bytes"))
         case .cancelled, .curl, .shutDown: AttemptFailure(.connect("\(error)"))

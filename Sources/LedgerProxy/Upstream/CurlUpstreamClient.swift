@@ -57,6 +57,8 @@ private final class CurlTransfer: @unchecked Sendable {
     var headerList: UnsafeMutablePointer<curl_slist>?
     var headers: [(name: String, value: String)] = []
     var aborted = false
+    /// When a byte (header or body) last arrived, for the idle timeout of streamed replies.
+    var lastActivity = ContinuousClock.now
     /// The body so far, when the request wants it whole (`UpstreamRequest.wholeBodyLimit`).
     var collected = ByteBuffer()
     var tooLarge = false
@@ -87,6 +89,10 @@ private final class CurlMultiLoop: @unchecked Sendable {
     let activeCount = Atomic<Int>(0)
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
+    /// Transfers whose timeout bounds each silence (`UpstreamRequest.timeoutIsIdle`), checked every `idleCheckEvery`.
+    private var idleTimed: [UnsafeMutableRawPointer: CurlTransfer] = [:]
+    private var nextIdleCheck = ContinuousClock.now
+    private static let idleCheckEvery = Duration.milliseconds(20)
 
     init(maxCachedConnections: Int) throws {
         let code = hsl_curl_global_init_once()
@@ -157,7 +163,16 @@ private final class CurlMultiLoop: @unchecked Sendable {
                 let result = message.pointee.data.result
                 finish(easy, result: result)
             }
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            var pollMilliseconds: Int32 = 1000
+            if !idleTimed.isEmpty {
+                let now = ContinuousClock.now
+                if now >= nextIdleCheck {
+                    expireIdleTransfers(now: now)
+                    nextIdleCheck = now + Self.idleCheckEvery
+                }
+                pollMilliseconds = Int32(Self.milliseconds(Self.idleCheckEvery))
+            }
+            curl_multi_poll(multi, nil, 0, pollMilliseconds, nil)
         }
         for easy in Array(active.keys) { finish(easy, error: .shutDown) }
         for easy in idleHandles { curl_easy_cleanup(easy) }
@@ -181,7 +196,13 @@ private final class CurlMultiLoop: @unchecked Sendable {
         _ = hsl_easy_setopt_long(easy, CURLOPT_TCP_KEEPALIVE, 1)
         _ = hsl_easy_setopt_long(easy, CURLOPT_TCP_NODELAY, 1)
         _ = hsl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Self.milliseconds(request.connectTimeout))
-        _ = hsl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.totalTimeout))
+        if request.timeoutIsIdle {
+            // No deadline for the whole transfer: the loop ends it after `totalTimeout` without a byte.
+            transfer.lastActivity = .now
+            idleTimed[easy] = transfer
+        } else {
+            _ = hsl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Self.milliseconds(request.totalTimeout))
+        }
         var list: UnsafeMutablePointer<curl_slist>? = nil
         for header in request.headers { list = curl_slist_append(list, "\(header.name): \(header.value)") }
         // No "Expect: 100-continue" round trip before a body.
@@ -247,8 +268,20 @@ private final class CurlMultiLoop: @unchecked Sendable {
         finish(easy, error: error)
     }
 
+    /// Ends the idle-timed transfers that have had no byte for longer than their timeout.
+    private func expireIdleTransfers(now: ContinuousClock.Instant) {
+        var expired: [(UnsafeMutableRawPointer, CurlTransfer)] = []
+        for (easy, transfer) in idleTimed where now - transfer.lastActivity > transfer.request.totalTimeout {
+            expired.append((easy, transfer))
+        }
+        for (easy, transfer) in expired {
+            finish(easy, error: .idleTimeout(url: transfer.request.url, after: transfer.request.totalTimeout))
+        }
+    }
+
     /// Removes the handle from the multi, resumes whoever waits, and keeps the handle for reuse.
     private func finish(_ easy: UnsafeMutableRawPointer, error: UpstreamError?) {
+        idleTimed.removeValue(forKey: easy)
         guard let transfer = active.removeValue(forKey: easy) else { return }
         curl_multi_remove_handle(multi, easy)
         curl_slist_free_all(transfer.headerList)
@@ -307,6 +340,7 @@ private func curlWriteBody(
     guard let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
+    if transfer.request.timeoutIsIdle { transfer.lastActivity = .now }
     if let limit = transfer.request.wholeBodyLimit {
         guard transfer.collected.readableBytes + length <= limit else {
             transfer.tooLarge = true
@@ -332,6 +366,7 @@ private func curlWriteHeader(
     guard let context else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
     let length = size * count
+    if transfer.request.timeoutIsIdle { transfer.lastActivity = .now }
     let bytes = UnsafeRawBufferPointer(start: data, count: length)
     if bytes.starts(with: "HTTP/".utf8) {
         transfer.headers.removeAll()

@@ -9,8 +9,11 @@ package struct UpstreamRequest: Sendable {
     package var body: ByteBuffer?
     /// Limit on establishing the connection (TCP + TLS).
     package var connectTimeout: Duration
-    /// Limit on the whole transfer, body included.
+    /// Limit on the whole transfer, body included; with `timeoutIsIdle`, on each silence instead.
     package var totalTimeout: Duration
+    /// For streamed replies, which may run for minutes: `totalTimeout` bounds the wait for the first byte and every
+    /// wait between two chunks (the read timeout of HTTP clients such as the OpenAI SDK's), not the whole transfer.
+    package var timeoutIsIdle: Bool
     /// When set, the reply is wanted whole (a non-streamed call): the client may answer only once the body has
     /// arrived, with at most this many bytes (past it the transfer fails with `UpstreamError.bodyTooLarge`). One
     /// hand-off per call instead of one for the head and more for the body.
@@ -18,7 +21,8 @@ package struct UpstreamRequest: Sendable {
 
     package init(
         method: String, url: String, headers: [(name: String, value: String)] = [], body: ByteBuffer? = nil,
-        connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), wholeBodyLimit: Int? = nil
+        connectTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), wholeBodyLimit: Int? = nil,
+        timeoutIsIdle: Bool = false
     ) {
         self.method = method
         self.url = url
@@ -27,6 +31,7 @@ package struct UpstreamRequest: Sendable {
         self.connectTimeout = connectTimeout
         self.totalTimeout = totalTimeout
         self.wholeBodyLimit = wholeBodyLimit
+        self.timeoutIsIdle = timeoutIsIdle
     }
 }
 

@@ -6,6 +6,8 @@ package enum UpstreamError: Error, Sendable, Equatable, CustomStringConvertible 
     case connectTimeout(url: String, after: Duration)
     /// The total timeout fired.
     case timeout(url: String, after: Duration)
+    /// A streamed reply sent nothing for this long (before its first byte or between chunks).
+    case idleTimeout(url: String, after: Duration)
     /// The connection broke or the body ended early.
     case interrupted(url: String, detail: String)
     /// The transfer was cancelled (the client went away).
@@ -22,6 +24,7 @@ package enum UpstreamError: Error, Sendable, Equatable, CustomStringConvertible 
         case .connectFailed(let url, let detail): "could not connect to \(url): \(detail)"
         case .connectTimeout(let url, let after): "connect timeout (\(after)) to \(url)"
         case .timeout(let url, let after): "total timeout (\(after)) waiting for \(url)"
+        case .idleTimeout(let url, let after): "idle timeout: no data for \(after) from \(url)"
         case .interrupted(let url, let detail): "transfer from \(url) was interrupted: \(detail)"
         case .cancelled: "upstream transfer cancelled"
         case .bodyTooLarge(let limit): "upstream body exceeds \(limit) bytes"
@@ -33,7 +36,7 @@ package enum UpstreamError: Error, Sendable, Equatable, CustomStringConvertible 
     /// True for a timeout of either kind.
     package var isTimeout: Bool {
         switch self {
-        case .connectTimeout, .timeout: true
+        case .connectTimeout, .timeout, .idleTimeout: true
         default: false
         }
     }
