@@ -2,6 +2,9 @@
 #define HOLYSHEEP_CCURL_SHIM_H
 #include <curl/curl.h>
 #include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 // Swift cannot call C variadic functions: these typed wrappers stand in for curl_easy_setopt,
 // curl_easy_getinfo and curl_multi_setopt, one per argument type.
@@ -36,6 +39,39 @@ static inline CURLcode hsl_easy_getinfo_offset(CURL *handle, CURLINFO info, curl
 }
 static inline CURLMcode hsl_multi_setopt_long(CURLM *handle, CURLMoption option, long value) {
     return curl_multi_setopt(handle, option, value);
+}
+
+/// For CURLMOPT_SOCKETFUNCTION.
+static inline CURLMcode hsl_multi_setopt_socket_callback(CURLM *handle, curl_socket_callback value) {
+    return curl_multi_setopt(handle, CURLMOPT_SOCKETFUNCTION, value);
+}
+/// For CURLMOPT_TIMERFUNCTION.
+static inline CURLMcode hsl_multi_setopt_timer_callback(CURLM *handle, curl_multi_timer_callback value) {
+    return curl_multi_setopt(handle, CURLMOPT_TIMERFUNCTION, value);
+}
+/// For CURLMOPT_SOCKETDATA and CURLMOPT_TIMERDATA.
+static inline CURLMcode hsl_multi_setopt_pointer(CURLM *handle, CURLMoption option, void *value) {
+    return curl_multi_setopt(handle, option, value);
+}
+
+/// epoll_ctl for one socket: `op` is EPOLL_CTL_ADD, _MOD or _DEL; the fd is the event's data.
+/// (struct epoll_event is packed on x86_64, which Swift does not import faithfully.)
+static inline int hsl_epoll_ctl(int epfd, int op, int fd, uint32_t events) {
+    struct epoll_event event;
+    event.events = events;
+    event.data.fd = fd;
+    return epoll_ctl(epfd, op, fd, &event);
+}
+/// epoll_wait into two plain arrays (fds and their event masks); returns the count, or -1 with errno.
+static inline int hsl_epoll_wait(int epfd, int *fds, uint32_t *events, int capacity, int timeout_ms) {
+    struct epoll_event ready[64];
+    if (capacity > 64) capacity = 64;
+    int count = epoll_wait(epfd, ready, capacity, timeout_ms);
+    for (int i = 0; i < count; i++) {
+        fds[i] = ready[i].data.fd;
+        events[i] = ready[i].events;
+    }
+    return count;
 }
 
 static pthread_once_t hsl_curl_global_once = PTHREAD_ONCE_INIT;

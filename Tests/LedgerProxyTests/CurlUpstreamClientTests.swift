@@ -206,6 +206,25 @@ import Testing
         }
     }
 
+    @Test func aClientStoppedTwiceNeverWritesToDescriptorsItNoLongerOwns() async throws {
+        try await StubUpstream().run { port in
+            // A stops and closes its descriptors; B's new sockets may then get the same numbers. A late stop() on A
+            // (the deinit after an explicit shutdown) must not write its wake-up bytes into B's connections.
+            let a = try CurlUpstreamClient()
+            _ = try await a.send(request(port, path: "/v1/models", body: nil)).collectBody(upTo: 1 << 20)
+            let b = try CurlUpstreamClient()
+            defer { b.shutdown() }
+            a.shutdown()
+            try await Task.sleep(for: .milliseconds(50))
+            for _ in 0..<20 {
+                a.shutdown()
+                let response = try await b.send(request(port, path: "/v1/models", body: nil))
+                #expect(response.status == 200)
+                #expect(String(buffer: try await response.collectBody(upTo: 1 << 20)).contains(#""object":"list""#))
+            }
+        }
+    }
+
     @Test func servesManyConcurrentRequestsOverReusedConnections() async throws {
         let stub = StubUpstream()
         try await stub.run { port in

@@ -1,6 +1,6 @@
 import CCurl
 import Foundation
-package import Hummingbird
+import Hummingbird
 import Synchronization
 
 /// `UpstreamClient` over libcurl: one `curl_multi` loop on a dedicated thread, keep-alive connections reused from
@@ -70,9 +70,18 @@ private final class CurlTransfer: @unchecked Sendable {
     }
 }
 
-/// The curl_multi loop and its thread. Thread-confined state (`multi`, `active`, `idleHandles`) is touched only by
-/// the loop thread; other threads talk to it through `inbox` (a Mutex) and `curl_multi_wakeup` (thread-safe).
-/// This is the one documented `@unchecked Sendable` (STYLE.md §6).
+/// The curl_multi handle, driven with libcurl's socket interface (`curl_multi_socket_action`) over epoll.
+///
+/// Whoever holds `driver` may drive the multi handle: the loop thread, which sleeps in `epoll_wait` on curl's sockets
+/// (registered by curl's socket callback) and wakes for ready sockets, curl's timer, or a command; or a caller that
+/// submits or cancels a transfer and finds the lock free, which then does the work itself. A request submitted to an
+/// idle client is therefore sent on the caller's thread at once, without waking the loop thread first; when the lock
+/// is busy, the command goes to `inbox` and the loop thread is woken (an eventfd) to do it. Only the ready sockets'
+/// transfers are touched on each event (curl_multi_perform walks every transfer on every call).
+///
+/// `driver` guards `multi`, `active`, `idleHandles`, `idleTimed`, `sockets`, `timerDeadline`, `loopWakesAt` and
+/// `closed`; the callbacks run inside curl calls made under it. This is the one documented `@unchecked Sendable` of
+/// the upstream client (STYLE.md §6).
 private final class CurlMultiLoop: @unchecked Sendable {
     private enum Command {
         case add(CurlTransfer)
@@ -82,10 +91,16 @@ private final class CurlMultiLoop: @unchecked Sendable {
     private struct Inbox {
         var commands: [Command] = []
         var stopping = false
+        /// The eventfd and epoll descriptors are closed: their numbers may already belong to other sockets, so
+        /// nothing may write to them any more (a late `stop()` or cancel after shutdown).
+        var descriptorsClosed = false
     }
 
     private let multi: UnsafeMutableRawPointer
+    private let driver = Mutex(())
     private let inbox = Mutex(Inbox())
+    private let epoll: Int32
+    private let wakeFD: Int32
     let activeCount = Atomic<Int>(0)
     private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var idleHandles: [UnsafeMutableRawPointer] = []
@@ -93,17 +108,51 @@ private final class CurlMultiLoop: @unchecked Sendable {
     private var idleTimed: [UnsafeMutableRawPointer: CurlTransfer] = [:]
     private var nextIdleCheck = ContinuousClock.now
     private static let idleCheckEvery = Duration.milliseconds(20)
+    /// Sockets registered with epoll (curl's socket callback keeps this in step).
+    private var sockets: Set<Int32> = []
+    /// When curl wants `curl_multi_socket_action(CURL_SOCKET_TIMEOUT)` next; nil for never.
+    private var timerDeadline: ContinuousClock.Instant?
+    /// When the sleeping loop thread will wake by itself; a caller that leaves an earlier deadline wakes it.
+    private var loopWakesAt = ContinuousClock.now
+    private var closed = false
 
     init(maxCachedConnections: Int) throws {
         let code = hsl_curl_global_init_once()
         guard code == CURLE_OK else { throw UpstreamError.curl(code: Int(code.rawValue), detail: "curl_global_init") }
-        guard let multi = curl_multi_init() else { throw UpstreamError.curl(code: -1, detail: "curl_multi_init") }
+        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epoll >= 0 else { throw UpstreamError.curl(code: -1, detail: "epoll_create1 failed: errno \(errno)") }
+        let wakeFD = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+        guard wakeFD >= 0, hsl_epoll_ctl(epoll, EPOLL_CTL_ADD, wakeFD, EPOLLIN.rawValue) == 0 else {
+            close(epoll)
+            throw UpstreamError.curl(code: -1, detail: "eventfd failed: errno \(errno)")
+        }
+        guard let multi = curl_multi_init() else {
+            close(epoll)
+            close(wakeFD)
+            throw UpstreamError.curl(code: -1, detail: "curl_multi_init")
+        }
         self.multi = multi
+        self.epoll = epoll
+        self.wakeFD = wakeFD
         _ = hsl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
     }
 
     /// Starts the loop thread. The thread holds the loop until `stop()` ends it; nothing holds the thread (no cycle).
+    /// The callbacks get an unretained pointer to the loop: the multi handle is cleaned up before the thread lets go.
     func start() {
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        _ = hsl_multi_setopt_socket_callback(multi) { _, socket, what, context, _ in
+            guard let context else { return -1 }
+            Unmanaged<CurlMultiLoop>.fromOpaque(context).takeUnretainedValue().watch(socket, what: what)
+            return 0
+        }
+        _ = hsl_multi_setopt_pointer(multi, CURLMOPT_SOCKETDATA, context)
+        _ = hsl_multi_setopt_timer_callback(multi) { _, milliseconds, context in
+            guard let context else { return -1 }
+            Unmanaged<CurlMultiLoop>.fromOpaque(context).takeUnretainedValue().setTimer(milliseconds)
+            return 0
+        }
+        _ = hsl_multi_setopt_pointer(multi, CURLMOPT_TIMERDATA, context)
         let thread = Thread { [self] in run() }
         thread.name = "curl-multi"
         thread.start()
@@ -111,74 +160,174 @@ private final class CurlMultiLoop: @unchecked Sendable {
 
     func stop() {
         inbox.withLock { $0.stopping = true }
-        curl_multi_wakeup(multi)
+        wake()
     }
 
     func submit(_ transfer: CurlTransfer) {
         activeCount.add(1, ordering: .relaxed)
-        let accepted = inbox.withLock { inbox -> Bool in
-            guard !inbox.stopping else { return false }
-            inbox.commands.append(.add(transfer))
-            return true
-        }
-        guard accepted else {
-            activeCount.subtract(1, ordering: .relaxed)
-            transfer.head?.resume(throwing: UpstreamError.shutDown)
-            transfer.head = nil
-            transfer.source?.finish(throwing: UpstreamError.shutDown)
-            transfer.source = nil
-            transfer.body = nil
+        if inbox.withLock({ $0.stopping }) {
+            refuse(transfer)
             return
         }
-        curl_multi_wakeup(multi)
+        // Free lock: send it from here, and wake the sleeping loop thread only if curl now wants its timer sooner
+        // than the thread means to wake. Busy: the loop thread (or whoever drives now) picks it up.
+        enum Outcome { case sent(wakeLoop: Bool), closed }
+        let outcome = driver.withLockIfAvailable { _ -> Outcome in
+            guard !closed else { return .closed }
+            add(transfer)
+            socketAction(Int32(-1), events: 0)
+            return .sent(wakeLoop: timerDeadline.map { $0 < loopWakesAt } ?? false)
+        }
+        switch outcome {
+        case .sent(let wakeLoop): if wakeLoop { wake() }
+        case .closed: refuse(transfer)
+        case nil:
+            inbox.withLock { $0.commands.append(.add(transfer)) }
+            wake()
+        }
     }
 
     func cancel(_ transfer: CurlTransfer) {
         guard !transfer.cancelRequested.exchange(true, ordering: .relaxed) else { return }
-        inbox.withLock { $0.commands.append(.cancel(transfer)) }
-        curl_multi_wakeup(multi)
+        let handled: Void? = driver.withLockIfAvailable { _ in
+            if let easy = transfer.easy, active[easy] != nil { finish(easy, error: .cancelled) }
+        }
+        if handled == nil {
+            inbox.withLock { $0.commands.append(.cancel(transfer)) }
+            wake()
+        }
     }
 
-    // MARK: loop thread only
+    private func refuse(_ transfer: CurlTransfer) {
+        activeCount.subtract(1, ordering: .relaxed)
+        transfer.head?.resume(throwing: UpstreamError.shutDown)
+        transfer.head = nil
+        transfer.source?.finish(throwing: UpstreamError.shutDown)
+        transfer.source = nil
+        transfer.body = nil
+    }
+
+    /// Wakes the loop thread (under the inbox lock, so never after `shutDown` closed the eventfd).
+    private func wake() {
+        inbox.withLock { inbox in
+            guard !inbox.descriptorsClosed else { return }
+            var one: UInt64 = 1
+            _ = write(wakeFD, &one, 8)
+        }
+    }
+
+    // MARK: under `driver`
+
+    /// CURLMOPT_SOCKETFUNCTION: keeps epoll's interest in step with curl's.
+    private func watch(_ socket: Int32, what: Int32) {
+        if what == CURL_POLL_REMOVE {
+            if sockets.remove(socket) != nil { _ = hsl_epoll_ctl(epoll, EPOLL_CTL_DEL, socket, 0) }
+            return
+        }
+        var events: UInt32 = 0
+        if what == CURL_POLL_IN || what == CURL_POLL_INOUT { events |= EPOLLIN.rawValue }
+        if what == CURL_POLL_OUT || what == CURL_POLL_INOUT { events |= EPOLLOUT.rawValue }
+        // epoll forgets a descriptor when it is closed, so a number curl reuses may be new to it even if known here.
+        let known = !sockets.insert(socket).inserted
+        if hsl_epoll_ctl(epoll, known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, socket, events) != 0 {
+            _ = hsl_epoll_ctl(epoll, known ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, socket, events)
+        }
+    }
+
+    /// CURLMOPT_TIMERFUNCTION: -1 clears the timer.
+    private func setTimer(_ milliseconds: Int) {
+        timerDeadline = milliseconds < 0 ? nil : ContinuousClock.now + .milliseconds(milliseconds)
+    }
+
+    /// Lets curl act on one socket's readiness (or, with socket -1, on its timer), then completes what finished.
+    private func socketAction(_ socket: Int32, events: Int32) {
+        var running: Int32 = 0
+        if socket == -1 { timerDeadline = nil }
+        curl_multi_socket_action(multi, socket, events, &running)
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+            finish(easy, result: message.pointee.data.result)
+        }
+    }
+
+    // MARK: loop thread
 
     private func run() {
-        var running: Int32 = 0
+        var fds = [Int32](repeating: 0, count: 64)
+        var readiness = [UInt32](repeating: 0, count: 64)
+        var timeout: Int32 = 0
         while true {
+            let count = fds.withUnsafeMutableBufferPointer { fds in
+                readiness.withUnsafeMutableBufferPointer { readiness in
+                    hsl_epoll_wait(epoll, fds.baseAddress, readiness.baseAddress, 64, timeout)
+                }
+            }
             let (commands, stopping) = inbox.withLock { inbox in
                 defer { inbox.commands.removeAll(keepingCapacity: true) }
                 return (inbox.commands, inbox.stopping)
             }
-            for command in commands {
-                switch command {
-                case .add(let transfer): add(transfer)
-                case .cancel(let transfer):
-                    if let easy = transfer.easy, active[easy] != nil { finish(easy, error: .cancelled) }
+            let stop = driver.withLock { _ -> Bool in
+                for command in commands {
+                    switch command {
+                    case .add(let transfer): add(transfer)
+                    case .cancel(let transfer):
+                        if let easy = transfer.easy, active[easy] != nil { finish(easy, error: .cancelled) }
+                    }
                 }
-            }
-            if stopping { break }
-            curl_multi_perform(multi, &running)
-            var left: Int32 = 0
-            while let message = curl_multi_info_read(multi, &left) {
-                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
-                let result = message.pointee.data.result
-                finish(easy, result: result)
-            }
-            var pollMilliseconds: Int32 = 1000
-            if !idleTimed.isEmpty {
-                let now = ContinuousClock.now
-                if now >= nextIdleCheck {
+                if stopping {
+                    shutDown()
+                    return true
+                }
+                for index in 0..<max(0, Int(count)) {
+                    if fds[index] == wakeFD {
+                        var value: UInt64 = 0
+                        _ = read(wakeFD, &value, 8)
+                        continue
+                    }
+                    let ready = readiness[index]
+                    var events: Int32 = 0
+                    if ready & EPOLLIN.rawValue != 0 { events |= CURL_CSELECT_IN }
+                    if ready & EPOLLOUT.rawValue != 0 { events |= CURL_CSELECT_OUT }
+                    if ready & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 { events |= CURL_CSELECT_ERR }
+                    socketAction(fds[index], events: events)
+                }
+                var now = ContinuousClock.now
+                if !commands.isEmpty || (timerDeadline.map { $0 <= now } ?? false) {
+                    socketAction(Int32(-1), events: 0)
+                    now = ContinuousClock.now
+                }
+                if !idleTimed.isEmpty && now >= nextIdleCheck {
                     expireIdleTransfers(now: now)
                     nextIdleCheck = now + Self.idleCheckEvery
                 }
-                pollMilliseconds = Int32(Self.milliseconds(Self.idleCheckEvery))
+                // Sleep until curl's timer, the next idle check, or a second at most.
+                var wakeAt = now + .seconds(1)
+                if let timerDeadline { wakeAt = min(wakeAt, timerDeadline) }
+                if !idleTimed.isEmpty { wakeAt = min(wakeAt, nextIdleCheck) }
+                loopWakesAt = wakeAt
+                timeout = Int32(max(0, Self.millisecondsRoundedUp(now.duration(to: wakeAt))))
+                return false
             }
-            curl_multi_poll(multi, nil, 0, pollMilliseconds, nil)
+            if stop { break }
         }
+    }
+
+    /// Fails every transfer, frees the handles and the multi (under `driver`, loop thread).
+    private func shutDown() {
+        closed = true
         for easy in Array(active.keys) { finish(easy, error: .shutDown) }
         for easy in idleHandles { curl_easy_cleanup(easy) }
         idleHandles.removeAll()
         curl_multi_cleanup(multi)
+        inbox.withLock { inbox in
+            inbox.descriptorsClosed = true
+            close(epoll)
+            close(wakeFD)
+        }
     }
+
+    // MARK: transfers (under `driver`)
 
     private func add(_ transfer: CurlTransfer) {
         guard !transfer.cancelRequested.load(ordering: .relaxed) else {
@@ -307,6 +456,11 @@ private final class CurlMultiLoop: @unchecked Sendable {
         transfer.source?.finish(throwing: error)
         transfer.source = nil
         transfer.body = nil
+    }
+
+    private static func millisecondsRoundedUp(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(seconds) * 1000 + Int((attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000)
     }
 
     private static func milliseconds(_ duration: Duration) -> Int {
