@@ -3,8 +3,9 @@ import Foundation
 import Hummingbird
 import Synchronization
 
-/// `UpstreamClient` over libcurl: one `curl_multi` loop on a dedicated thread, keep-alive connections reused from
-/// the multi handle's connection cache, transfers handed to Swift concurrency through continuations.
+/// `UpstreamClient` over libcurl: one `curl_multi` handle driven through curl's socket interface over epoll (by a
+/// dedicated thread, or by the submitting caller when the handle is idle), keep-alive connections reused from the
+/// multi handle's connection cache, transfers handed to Swift concurrency through continuations.
 ///
 /// Call `shutdown()` when done (the loop thread also stops when the client is deinitialised).
 package final class CurlUpstreamClient: UpstreamClient {
