@@ -1,3 +1,5 @@
+import LedgerCore
+
 /// One routing rule: a task type containing `contains` (case-insensitive) goes to `model`.
 package struct RouteRule: Sendable, Hashable {
     package var contains: String
@@ -69,25 +71,10 @@ package struct TaskRouter: Sendable, Hashable {
     package func model(forTaskType taskType: String?) -> (model: String, rule: RouteRule?) {
         guard let taskType, !taskType.isEmpty else { return (defaultModel, nil) }
         let lowered = Array(taskType.lowercased().utf8)
-        for rule in rules where Self.occurs(Array(rule.contains.lowercased().utf8), in: lowered) {
+        for rule in rules where lowered.firstOffset(of: Array(rule.contains.lowercased().utf8)) != nil {
             return (rule.model, rule)
         }
         return (defaultModel, nil)
-    }
-
-    /// Whether `needle` occurs in `haystack` (both lowercased UTF-8); task types and rules are short, so a plain
-    /// scan beats the generic collection search.
-    private static func occurs(_ needle: [UInt8], in haystack: [UInt8]) -> Bool {
-        guard !needle.isEmpty, needle.count <= haystack.count else { return false }
-        for start in 0...(haystack.count - needle.count) where haystack[start] == needle[0] {
-            var matched = true
-            for offset in 1..<needle.count where haystack[start + offset] != needle[offset] {
-                matched = false
-                break
-            }
-            if matched { return true }
-        }
-        return false
     }
 
     /// Routes one request.

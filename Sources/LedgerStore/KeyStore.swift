@@ -99,15 +99,9 @@ package struct KeyStore: ClientKeyVerifier {
     /// The identity of a valid, unrevoked secret; nil otherwise (unknown, revoked, malformed, or a database error).
     /// The proxy verifies through `KeyVerifier` (the same check on its own connection, without GRDB's pool).
     package func verify(secret: String) async -> ClientIdentity? {
-        guard Self.isWellFormed(secret) else { return nil }
-        let prefix = String(secret.prefix(Self.lookupLength))
+        guard let prefix = Self.lookupPrefix(of: secret) else { return nil }
         let row = try? database.writer.read { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    SELECT id, name, team, salt, secret_sha256 FROM api_key
-                    WHERE lookup_prefix = ? AND revoked_at_us IS NULL
-                    """)
-            return try Row.fetchOne(statement, arguments: [prefix])
+            try Row.fetchOne(db.cachedStatement(sql: Self.lookupSQL), arguments: [prefix])
         }
         guard let row = row ?? nil else { return nil }
         return Self.identity(secret: secret, salt: [UInt8](row[3] as Data), digest: [UInt8](row[4] as Data)) {
@@ -115,9 +109,18 @@ package struct KeyStore: ClientKeyVerifier {
         }
     }
 
-    /// Shape check before any lookup: the prefix, and a length between the lookup prefix and 256 bytes.
-    static func isWellFormed(_ secret: String) -> Bool {
-        secret.hasPrefix(secretPrefix) && secret.utf8.count >= lookupLength && secret.utf8.count <= 256
+    /// The unrevoked key with a lookup prefix: id, name, team, salt, digest (one bound parameter).
+    static let lookupSQL = """
+        SELECT id, name, team, salt, secret_sha256 FROM api_key
+        WHERE lookup_prefix = ? AND revoked_at_us IS NULL
+        """
+
+    /// The lookup prefix of a well-formed secret (`hsl-`, between the prefix's length and 256 bytes), else nil.
+    static func lookupPrefix(of secret: String) -> String? {
+        guard secret.hasPrefix(secretPrefix), secret.utf8.count >= lookupLength, secret.utf8.count <= 256 else {
+            return nil
+        }
+        return String(secret.prefix(lookupLength))
     }
 
     /// `identity()` when SHA-256(salt ‖ secret) equals the stored digest (compared in constant time), else nil.

@@ -30,9 +30,7 @@ package final class KeyVerifier: ClientKeyVerifier {
 
     package func verify(secret: String) async -> ClientIdentity? {
         guard let lookup else { return await fallback.verify(secret: secret) }
-        guard KeyStore.isWellFormed(secret) else { return nil }
-        let prefix = String(secret.prefix(KeyStore.lookupLength))
-        guard let row = lookup.find(prefix: prefix) else { return nil }
+        guard let prefix = KeyStore.lookupPrefix(of: secret), let row = lookup.find(prefix: prefix) else { return nil }
         return KeyStore.identity(secret: secret, salt: row.salt, digest: row.digest) {
             ClientIdentity(keyID: row.id, name: row.name, team: row.team)
         }
@@ -63,11 +61,7 @@ package final class KeyVerifier: ClientKeyVerifier {
             }
             sqlite3_busy_timeout(connection, 1000)
             var statement: OpaquePointer?
-            let sql = """
-                SELECT id, name, team, salt, secret_sha256 FROM api_key
-                WHERE lookup_prefix = ? AND revoked_at_us IS NULL
-                """
-            guard sqlite3_prepare_v3(connection, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+            guard sqlite3_prepare_v3(connection, KeyStore.lookupSQL, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
                 == SQLITE_OK, let statement
             else {
                 let message = String(cString: sqlite3_errmsg(connection))

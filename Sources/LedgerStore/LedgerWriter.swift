@@ -237,43 +237,13 @@ package final class LedgerWriter: UsageRecorder, Service {
 
     /// Commits one row on the caller's thread (the writer was idle).
     private func commitInline(_ event: UsageEvent) throws {
-        do {
-            let clock = ContinuousClock()
-            let start = clock.now
-            try transaction { db in
-                try CallRecord.insert(CollectionOfOne(event), book: priceBook(db), db: db)
-            }
-            let (seconds, attoseconds) = start.duration(to: clock.now).components
-            let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
-            counters.withLock {
-                $0.commits += 1
-                $0.rows += 1
-                $0.inlineCommits += 1
-                if micros > 1000 { $0.slowCommits += 1 }
-                $0.longestCommitMicros = max($0.longestCommitMicros, micros)
-            }
-        } catch {
-            throw Self.storeError(error)
-        }
+        do { try insert(CollectionOfOne(event), inline: true) } catch { throw Self.storeError(error) }
     }
 
     /// Commits a batch in one transaction; if it fails, retries each row alone so one bad row fails only its caller.
     private func commit(_ batch: [Pending]) {
         do {
-            let clock = ContinuousClock()
-            let start = clock.now
-            try transaction { db in
-                let book = try priceBook(db)
-                try CallRecord.insert(batch.lazy.map(\.event), book: book, db: db)
-            }
-            let (seconds, attoseconds) = start.duration(to: clock.now).components
-            let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
-            counters.withLock {
-                $0.commits += 1
-                $0.rows += batch.count
-                if micros > 1000 { $0.slowCommits += 1 }
-                $0.longestCommitMicros = max($0.longestCommitMicros, micros)
-            }
+            try insert(batch.lazy.map(\.event))
             for pending in batch { pending.continuation.resume() }
         } catch {
             logger.error(
@@ -281,18 +251,28 @@ package final class LedgerWriter: UsageRecorder, Service {
                 metadata: ["ledger.batch.size": "\(batch.count)", "ledger.error": "\(error)"])
             for pending in batch {
                 do {
-                    try transaction { db in
-                        try CallRecord.insert(CollectionOfOne(pending.event), book: priceBook(db), db: db)
-                    }
-                    counters.withLock {
-                        $0.commits += 1
-                        $0.rows += 1
-                    }
+                    try insert(CollectionOfOne(pending.event))
                     pending.continuation.resume()
                 } catch {
                     pending.continuation.resume(throwing: Self.storeError(error))
                 }
             }
+        }
+    }
+
+    /// Inserts `events` in one transaction and counts the commit in `statistics`.
+    private func insert(_ events: some Collection<UsageEvent>, inline: Bool = false) throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        try transaction { db in try CallRecord.insert(events, book: priceBook(db), db: db) }
+        let (seconds, attoseconds) = start.duration(to: clock.now).components
+        let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
+        counters.withLock {
+            $0.commits += 1
+            $0.rows += events.count
+            if inline { $0.inlineCommits += 1 }
+            if micros > 1000 { $0.slowCommits += 1 }
+            $0.longestCommitMicros = max($0.longestCommitMicros, micros)
         }
     }
 

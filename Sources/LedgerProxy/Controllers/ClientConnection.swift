@@ -30,9 +30,6 @@ package final class ClientConnection: Sendable {
 
     package init() {}
 
-    /// True once the client has closed its side or the connection dropped.
-    package var isClosed: Bool { state.withLock { $0.closed } }
-
     /// Marks the connection closed and runs the registered action, once.
     package func close() {
         let action = state.withLock { s -> (@Sendable () -> Void)? in
@@ -90,9 +87,6 @@ enum ClientConnections {
     fileprivate static func remove(_ channel: ObjectIdentifier) {
         _ = byChannel.withLock { $0.removeValue(forKey: channel) }
     }
-
-    /// Connections being watched now (for tests).
-    static var count: Int { byChannel.withLock { $0.count } }
 }
 
 /// Sits in each client connection's pipeline, after HTTP decoding; passes everything through and notices the client

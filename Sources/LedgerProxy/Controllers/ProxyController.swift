@@ -481,14 +481,12 @@ package struct ProxyController: Sendable {
     /// True when an SSE payload has `"usage"` followed by an object (not `null`): a cheap test before scanning.
     static func mayHoldUsage(_ data: [UInt8]) -> Bool {
         let needle = Array("\"usage\"".utf8)
-        var i = 0
-        while i + needle.count <= data.count {
-            if data[i] == needle[0] && data[i..<(i + needle.count)].elementsEqual(needle) {
-                var j = i + needle.count
-                while j < data.count, data[j] == 0x20 || data[j] == UInt8(ascii: ":") { j += 1 }
-                if j < data.count && data[j] == UInt8(ascii: "{") { return true }
-            }
-            i += 1
+        var from = 0
+        while let found = data.firstOffset(of: needle, from: from) {
+            var j = found + needle.count
+            while j < data.count, data[j] == 0x20 || data[j] == UInt8(ascii: ":") { j += 1 }
+            if j < data.count && data[j] == UInt8(ascii: "{") { return true }
+            from = found + 1
         }
         return false
     }
@@ -497,10 +495,9 @@ package struct ProxyController: Sendable {
     /// `include_usage`, providers add that member to every chunk; a client that did not ask gets chunks as it would
     /// have without it. Single-line `data:` events only, as providers send them.
     static func removingNullUsage(_ event: [UInt8]) -> [UInt8]? {
-        let needle = Array(#""usage":null"#.utf8)
-        guard event.count > needle.count, event.starts(with: "data:".utf8),
-            event.indices.dropLast(needle.count - 1).contains(where: { event[$0..<($0 + needle.count)].elementsEqual(needle) })
-        else { return nil }
+        guard event.starts(with: "data:".utf8), event.firstOffset(of: Array(#""usage":null"#.utf8)) != nil else {
+            return nil
+        }
         var start = 5
         if start < event.count && event[start] == 0x20 { start += 1 }
         guard var end = event[start...].firstIndex(of: 0x0A) else { return nil }

@@ -69,6 +69,13 @@ private final class CurlTransfer: @unchecked Sendable {
     init(request: UpstreamRequest) {
         self.request = request
     }
+
+    /// Ends the body the reader sees (with an error when the transfer failed) and lets go of both sides.
+    func endBody(throwing error: UpstreamError? = nil) {
+        source?.finish(throwing: error)
+        source = nil
+        body = nil
+    }
 }
 
 /// The curl_multi handle, driven with libcurl's socket interface (`curl_multi_socket_action`) over epoll.
@@ -167,7 +174,7 @@ private final class CurlMultiLoop: @unchecked Sendable {
     func submit(_ transfer: CurlTransfer) {
         activeCount.add(1, ordering: .relaxed)
         if inbox.withLock({ $0.stopping }) {
-            refuse(transfer)
+            fail(transfer, error: .shutDown)
             return
         }
         // Free lock: send it from here, and wake the sleeping loop thread only if curl now wants its timer sooner
@@ -181,7 +188,7 @@ private final class CurlMultiLoop: @unchecked Sendable {
         }
         switch outcome {
         case .sent(let wakeLoop): if wakeLoop { wake() }
-        case .closed: refuse(transfer)
+        case .closed: fail(transfer, error: .shutDown)
         case nil:
             inbox.withLock { $0.commands.append(.add(transfer)) }
             wake()
@@ -197,15 +204,6 @@ private final class CurlMultiLoop: @unchecked Sendable {
             inbox.withLock { $0.commands.append(.cancel(transfer)) }
             wake()
         }
-    }
-
-    private func refuse(_ transfer: CurlTransfer) {
-        activeCount.subtract(1, ordering: .relaxed)
-        transfer.head?.resume(throwing: UpstreamError.shutDown)
-        transfer.head = nil
-        transfer.source?.finish(throwing: UpstreamError.shutDown)
-        transfer.source = nil
-        transfer.body = nil
     }
 
     /// Wakes the loop thread (under the inbox lock, so never after `shutDown` closed the eventfd).
@@ -443,20 +441,19 @@ private final class CurlMultiLoop: @unchecked Sendable {
             fail(transfer, error: error)
         } else {
             activeCount.subtract(1, ordering: .relaxed)
-            transfer.source?.finish()
-            transfer.source = nil
+            transfer.endBody()
         }
     }
 
+    /// Resumes whoever waits with `error`. Touches only the transfer and the atomic count, so `submit` may also
+    /// call it for a transfer that never reached the multi handle.
     private func fail(_ transfer: CurlTransfer, error: UpstreamError) {
         activeCount.subtract(1, ordering: .relaxed)
         if let head = transfer.head {
             transfer.head = nil
             head.resume(throwing: error)
         }
-        transfer.source?.finish(throwing: error)
-        transfer.source = nil
-        transfer.body = nil
+        transfer.endBody(throwing: error)
     }
 
     private static func millisecondsRoundedUp(_ duration: Duration) -> Int {
@@ -477,9 +474,7 @@ private func deliverHead(_ transfer: CurlTransfer) {
     var status = 0
     _ = hsl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
     if transfer.request.wholeBodyLimit != nil {
-        transfer.source?.finish()
-        transfer.source = nil
-        transfer.body = nil
+        transfer.endBody()
         head.resume(returning: UpstreamResponse(status: status, headers: transfer.headers, wholeBody: transfer.collected))
         return
     }
@@ -488,14 +483,20 @@ private func deliverHead(_ transfer: CurlTransfer) {
     head.resume(returning: UpstreamResponse(status: status, headers: transfer.headers, body: body, cancel: transfer.cancel))
 }
 
+/// The transfer behind a write or header callback's context, its idle clock restarted: bytes have arrived.
+private func arrivingTransfer(_ context: UnsafeMutableRawPointer?) -> CurlTransfer? {
+    guard let context else { return nil }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    if transfer.request.timeoutIsIdle { transfer.lastActivity = .now }
+    return transfer
+}
+
 /// CURLOPT_WRITEFUNCTION: hands each body chunk to the stream; returning 0 aborts when the consumer is gone.
 private func curlWriteBody(
     _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
 ) -> Int {
-    guard let context else { return 0 }
-    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    guard let transfer = arrivingTransfer(context) else { return 0 }
     let length = size * count
-    if transfer.request.timeoutIsIdle { transfer.lastActivity = .now }
     if let limit = transfer.request.wholeBodyLimit {
         guard transfer.collected.readableBytes + length <= limit else {
             transfer.tooLarge = true
@@ -518,10 +519,8 @@ private func curlWriteBody(
 private func curlWriteHeader(
     _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ context: UnsafeMutableRawPointer?
 ) -> Int {
-    guard let context else { return 0 }
-    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    guard let transfer = arrivingTransfer(context) else { return 0 }
     let length = size * count
-    if transfer.request.timeoutIsIdle { transfer.lastActivity = .now }
     let bytes = UnsafeRawBufferPointer(start: data, count: length)
     if bytes.starts(with: "HTTP/".utf8) {
         transfer.headers.removeAll()

@@ -207,28 +207,27 @@ func measure(
         failures: failures)
 }
 
-func option(_ name: String, default value: Int) -> Int {
-    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count,
-        let parsed = Int(CommandLine.arguments[index + 1])
-    else { return value }
-    return parsed
+func option(_ name: String) -> String? {
+    guard let index = CommandLine.arguments.firstIndex(of: name), index + 1 < CommandLine.arguments.count else {
+        return nil
+    }
+    return CommandLine.arguments[index + 1]
 }
+
+
+func option(_ name: String, default value: Int) -> Int { option(name).flatMap(Int.init) ?? value }
 
 func runBenchmark() async throws {
     let requests = option("--requests", default: 20_000)
     let soak = option("--soak", default: 0)
-    let mode = CommandLine.arguments.firstIndex(of: "--ledger").flatMap {
-        $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
-    } ?? "on"
+    let mode = option("--ledger") ?? "on"
     guard ["on", "off", "bare"].contains(mode) else {
         print("--ledger takes on (default), off or bare")
         return
     }
     let ledgerOn = mode == "on"
     // `--only streamed` / `--only non-stream` and `--concurrency 64` pick scenarios (for profiling one of them).
-    let only = CommandLine.arguments.firstIndex(of: "--only").flatMap {
-        $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
-    }
+    let only = option("--only")
     let streamModes = only == "streamed" ? [true] : only == "non-stream" ? [false] : [false, true]
     let concurrencies = CommandLine.arguments.contains("--concurrency") ? [option("--concurrency", default: 64)] : [1, 64]
     let stub = StubUpstream(keepsRequests: false)
