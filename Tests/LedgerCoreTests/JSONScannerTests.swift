@@ -10,6 +10,19 @@ import Testing
         #expect(value["s"]?.stringValue == "q\"\\/\né😀")
     }
 
+    /// Found by the JSONReader fuzz target: a high surrogate followed by an escape that is not a low surrogate was
+    /// accepted by the validating skip but refused by the decoder. It is a lone surrogate (U+FFFD), and the escape
+    /// after it is its own character.
+    @Test func loneHighSurrogateBeforeAnotherEscapeDecodesAsReplacement() throws {
+        let text = #"{"s":"h\ud83d\u0ed1832"}"#
+        let value = try JSONScanner.parse(text)
+        #expect(value["s"]?.stringValue == "h\u{FFFD}\u{0ED1}832")
+        let bytes = Array(text.utf8)
+        let reader = JSONReader(bytes: bytes)
+        #expect(try reader.skip(0, depth: 0) == bytes.count)
+        #expect(try reader.value(0, depth: 0, build: true).end == bytes.count)
+    }
+
     @Test(arguments: [
         (#"{"a":1,}"#, "expected a quoted object key at column 8"),
         (#"{"a" 1}"#, "expected ':' after an object key at column 6"),

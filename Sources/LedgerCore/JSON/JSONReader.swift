@@ -258,10 +258,13 @@ package struct JSONReader {
                     if (0xD800..<0xDC00).contains(scalar), i + 1 < end, bytes[i] == UInt8(ascii: "\\"),
                         bytes[i + 1] == UInt8(ascii: "u")
                     {
+                        // A high surrogate pairs only with a low one; otherwise it is lone (U+FFFD) and the
+                        // next escape is read on its own, as `string(_:)` validates it.
                         let low = try hex4(i + 2)
-                        i += 6
-                        guard (0xDC00..<0xE000).contains(low) else { throw fail("invalid surrogate pair", at: i) }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        if (0xDC00..<0xE000).contains(low) {
+                            i += 6
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                        }
                     }
                     out.append(contentsOf: String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
                     continue

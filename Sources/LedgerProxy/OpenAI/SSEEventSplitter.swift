@@ -15,15 +15,15 @@ package struct SSEEventSplitter: Sendable {
         var start = 0
         var i = max(scanFrom, 1)
         while i < pending.count {
+            // "\n\n" or "\n\r\n", both newlines inside the current event: whether an event ends here depends only
+            // on the bytes since the previous event ended, so any chunking of a stream gives the same events.
             if pending[i] == 0x0A {
-                // "\n\n" or "\n\r\n"
                 let endsEvent =
-                    pending[i - 1] == 0x0A || (i >= 2 && pending[i - 1] == 0x0D && pending[i - 2] == 0x0A)
-                if endsEvent && i + 1 > start + 1 {
+                    (i - 1 >= start && pending[i - 1] == 0x0A)
+                    || (i - 2 >= start && pending[i - 1] == 0x0D && pending[i - 2] == 0x0A)
+                if endsEvent {
                     events.append(Array(pending[start...i]))
                     start = i + 1
-                    i += 2
-                    continue
                 }
             }
             i += 1
