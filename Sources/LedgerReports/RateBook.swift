@@ -1,8 +1,7 @@
-import GRDB
-package import LedgerCore
+import LedgerCore
 package import LedgerStore
 
-/// Exchange rates in the `rate` table: units of a currency per 1 USD, effective from a UTC day.
+/// Exchange rates for reports: parsing, and the conversion in effect for a period (the `rate` table is LedgerStore's).
 package struct RateBook: Sendable {
     package let database: LedgerDatabase
 
@@ -24,25 +23,13 @@ package struct RateBook: Sendable {
 
     /// Adds (or replaces) the rate of `currency` from the UTC day `fromMicros`.
     package func set(currency: String, perUSDMicros: Int64, fromMicros: Int64, nowMicros: Int64) throws {
-        try database.writer.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO rate (currency, per_usd_micros, effective_from_us, created_at_us)
-                    VALUES (?, ?, ?, ?)
-                    ON CONFLICT (currency, effective_from_us) DO UPDATE SET
-                        per_usd_micros = excluded.per_usd_micros, created_at_us = excluded.created_at_us
-                    """,
-                arguments: [currency, perUSDMicros, fromMicros, nowMicros])
-        }
+        try database.setRate(currency: currency, perUSDMicros: perUSDMicros, fromMicros: fromMicros, nowMicros: nowMicros)
     }
 
     /// Every rate, by currency then date.
     package func all() throws -> [CurrencyConversion] {
-        try database.writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: "SELECT currency, per_usd_micros, effective_from_us FROM rate ORDER BY currency, effective_from_us"
-            ).map { CurrencyConversion(code: $0[0], perUSDMicros: $0[1], effectiveFromMicros: $0[2]) }
+        try database.rates().map {
+            CurrencyConversion(code: $0.currency, perUSDMicros: $0.perUSDMicros, effectiveFromMicros: $0.effectiveFromMicros)
         }
     }
 
@@ -50,15 +37,9 @@ package struct RateBook: Sendable {
     /// Refuses when no rate of that currency starts on or before it.
     package func conversion(currency: String, period: ReportPeriod) throws -> CurrencyConversion {
         if currency == "USD" { return .usd }
-        let row = try database.writer.read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT per_usd_micros, effective_from_us FROM rate
-                    WHERE currency = ? AND effective_from_us <= ? ORDER BY effective_from_us DESC LIMIT 1
-                    """, arguments: [currency, period.fromMicros])
+        guard let rate = try database.rate(currency: currency, atMicros: period.fromMicros) else {
+            throw ReportError.noRate(currency: currency, from: period.fromDate)
         }
-        guard let row else { throw ReportError.noRate(currency: currency, from: period.fromDate) }
-        return CurrencyConversion(code: currency, perUSDMicros: row[0], effectiveFromMicros: row[1])
+        return CurrencyConversion(code: currency, perUSDMicros: rate.perUSDMicros, effectiveFromMicros: rate.effectiveFromMicros)
     }
 }

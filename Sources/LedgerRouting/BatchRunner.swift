@@ -2,7 +2,7 @@
 /// failed results without being sent; a failing line never stops the others.
 package enum BatchRunner {
     /// - Parameters:
-    ///   - lines: from ``BatchFile/parse(_:)``.
+    ///   - lines: the batch file's lines, read by the `batch` command.
     ///   - concurrency: lines in flight at once (at least 1). The pool still applies its own limits per call.
     ///   - send: sends one request through the router, pool and ledger, and describes the outcome.
     ///   - progress: called after each line finishes with (done, total, failed), on the caller's task.

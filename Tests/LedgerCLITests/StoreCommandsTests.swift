@@ -85,7 +85,7 @@ import Testing
     @Test func pricesSetWritesTheLedgerFile() async throws {
         let temp = TemporaryLedgerPath("cli-prices")
         defer { temp.remove() }
-        var command = try #require(
+        let command = try #require(
             try HolysheepLedger.parseAsRoot([
                 "prices", "set", "--db", temp.path, "--model", "gpt-5", "--input", "1.25", "--output", "10",
                 "--from", "2026-12-01", "--source", "OpenAI",

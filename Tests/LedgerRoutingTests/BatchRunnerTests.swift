@@ -17,15 +17,16 @@ import Testing
     }
 
     @Test func resultsComeBackInInputOrderWithFailuresReportedAndConcurrencyBounded() async {
-        var text = ""
-        for number in 1...20 {
-            text +=
-                number == 7
-                ? "{not json\n"
-                : #"{"model":"auto","messages":[{"role":"user","content":"n\#(number)"}],"task_type":"t\#(number)"}"#
-                    + "\n"
+        let lines = (1...20).map { number in
+            number == 7
+                ? BatchLine(line: 7, request: .failure(.malformedBatchLine(line: 7, reason: "not valid JSON")))
+                : BatchLine(
+                    line: number,
+                    request: .success(
+                        BatchRequest(
+                            line: number, customID: nil, model: "auto", body: #"{"model":"auto"}"#,
+                            taskType: "t\(number)", priority: nil, stream: false)))
         }
-        let lines = BatchFile.parse(text)
         let gauge = Gauge()
         var ticks: [(Int, Int, Int)] = []
         let results = await BatchRunner.run(
