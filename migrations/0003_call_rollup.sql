@@ -3,7 +3,7 @@
 --
 -- Why: a month of a busy ledger is ~1M call rows; summing them per report takes seconds. call_rollup holds one row
 -- per (UTC day, model, provider, provider kind, team, key, tags, price status, price rows) with COUNTS and SUMMED
--- TOKENS only: no money. Reports multiply summed tokens by the price rows named here (STYLE.md §4), so a rollup
+-- TOKENS only: no money. Reports multiply summed tokens by the price rows named here (docs/ARCHITECTURE.md, "Money"), so a rollup
 -- total is exactly the sum of the calls' own costs. It is kept in step with `call` inside the inserting
 -- transaction: by CallRecord.insert for inserts (see below), by triggers for the rare UPDATE and DELETE.
 --

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
-# Runs every test: installs what the tests need (scripts/setup.sh), builds, runs the Swift test suites,
-# then the end-to-end tests (official openai SDK, LibreOffice, Chromium) against the built binary.
+# Runs every test: installs what the tests need (scripts/setup.sh), builds (failing on any compiler warning from the
+# project's own files), runs the Swift test suites, each fuzz target for a bounded time, then the end-to-end tests
+# (official openai SDK, LibreOffice, Chromium) against the built binary.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
-swift build --build-tests
+build_log=$(mktemp)
+trap 'rm -f "$build_log"' EXIT
+swift build --build-tests 2>&1 | tee "$build_log"
+bash scripts/check-warnings.sh "$build_log"
+
 swift test --skip-build --parallel --num-workers 2
+
+# Fuzzing: every libFuzzer target from its seed corpus (FUZZ_SECONDS each, 20 by default).
+bash scripts/fuzz.sh all "${FUZZ_SECONDS:-20}"
 
 # End-to-end: drive the built binary with real clients.
 export HOLYSHEEP_LEDGER_BIN="$(swift build --show-bin-path)/holysheep-ledger"

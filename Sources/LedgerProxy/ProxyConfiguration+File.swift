@@ -1,4 +1,4 @@
-package import LedgerCore
+import LedgerCore
 import LedgerRouting
 
 /// A configuration file that could not be read.

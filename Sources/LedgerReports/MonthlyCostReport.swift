@@ -1,5 +1,5 @@
 import GRDB
-package import LedgerCore
+import LedgerCore
 package import LedgerStore
 
 /// The cost report of a period, one row per group (compute only; renderers turn it into text).

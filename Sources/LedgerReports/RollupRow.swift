@@ -34,7 +34,7 @@ struct RollupRow {
         }
     }
 
-    /// The figures of these calls: summed tokens × each price, in Int128 pico-USD (STYLE.md §4).
+    /// The figures of these calls: summed tokens × each price, in Int128 pico-USD (docs/ARCHITECTURE.md, "Money").
     func figures() throws -> CostFigures {
         var f = CostFigures()
         f.calls = calls

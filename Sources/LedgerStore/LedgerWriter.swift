@@ -1,14 +1,14 @@
 import GRDB
 package import LedgerCore
 package import Logging
-package import ServiceLifecycle
+import ServiceLifecycle
 import Synchronization
 
 /// Records calls into the ledger with group commit: `UsageRecorder` for the proxy, `Service` for the service group.
 ///
 /// `record(_:)` queues the call and returns once the transaction holding its row has committed. `run()` commits
 /// whatever has queued, all in one transaction, as soon as it is idle: no timer window, so a lone call commits at
-/// once and batches grow only while a commit is in progress (STYLE.md §6).
+/// once and batches grow only while a commit is in progress (docs/ARCHITECTURE.md, "Concurrency").
 ///
 /// Durability: the pool runs in WAL mode with `synchronous = NORMAL` (GRDB's default for `DatabasePool`). A commit
 /// appends the batch to the `-wal` file with `write()` before `record` returns, so an acknowledged row lives in the

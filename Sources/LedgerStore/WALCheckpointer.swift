@@ -45,7 +45,7 @@ final class WALCheckpointer: Sendable {
     /// The hook holds an unretained pointer: `uninstall(from:)` must run before this object goes away.
     func install(on writer: any DatabaseWriter) throws {
         let context = Unmanaged.passUnretained(self).toOpaque()
-        try writer.writeWithoutTransaction { db in
+        writer.writeWithoutTransaction { db in
             _ = sqlite3_wal_hook(
                 db.sqliteConnection,
                 { context, _, _, frames in
@@ -58,7 +58,7 @@ final class WALCheckpointer: Sendable {
 
     /// Restores SQLite's automatic checkpoint on the writer connection (removing the hook).
     func uninstall(from writer: any DatabaseWriter) {
-        try? writer.writeWithoutTransaction { db in
+        writer.writeWithoutTransaction { db in
             _ = sqlite3_wal_autocheckpoint(db.sqliteConnection, 1000)  // SQLite's default
         }
     }

@@ -104,7 +104,7 @@ import Testing
     @Test func anEmptyFileBecomesALedger() throws {
         let temp = TemporaryLedgerPath("empty")
         defer { temp.remove() }
-        FileManager.default.createFile(atPath: temp.path, contents: Data())
+        _ = FileManager.default.createFile(atPath: temp.path, contents: Data())
         let ledger = try LedgerDatabase(path: temp.path)
         #expect(try ledger.loadPriceBook().models.contains("gpt-4.1"))
     }

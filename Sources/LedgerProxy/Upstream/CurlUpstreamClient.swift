@@ -89,7 +89,7 @@ private final class CurlTransfer: @unchecked Sendable {
 ///
 /// `driver` guards `multi`, `active`, `idleHandles`, `idleTimed`, `sockets`, `timerDeadline`, `loopWakesAt` and
 /// `closed`; the callbacks run inside curl calls made under it. This is the one documented `@unchecked Sendable` of
-/// the upstream client (STYLE.md §6).
+/// the upstream client (docs/ARCHITECTURE.md, "Concurrency").
 private final class CurlMultiLoop: @unchecked Sendable {
     private enum Command {
         case add(CurlTransfer)

@@ -173,7 +173,7 @@ try timed("report --year 2026 (csv)") {
 // 3. Export of one month to a file.
 let exportPath = path + ".export.csv"
 for format in CallExporter.Format.allCases {
-    FileManager.default.createFile(atPath: exportPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: exportPath, contents: nil)
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: exportPath))
     var rows: Int64 = 0
     let rssBefore = maxRSSMiB()
