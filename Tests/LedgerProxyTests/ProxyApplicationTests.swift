@@ -279,12 +279,16 @@ import LedgerRouting
         }
     }
 
-    @Test func relaysModelsAndRecordsTheCall() async throws {
+    @Test func listsThePricedModelsAndRecordsTheCall() async throws {
         try await withProxy { h in
             let response = try await h.client.execute(
                 uri: "/v1/models", method: .get, headers: [.authorization: "Bearer \(Self.clientKey)"])
             #expect(response.status == .ok)
-            #expect(String(buffer: response.body).contains(#""id":"deepseek-v3.2""#))
+            let body = String(buffer: response.body)
+            #expect(body.hasPrefix(#"{"object":"list","data":[{"id":"gpt-4.1","object":"model""#))
+            #expect(body.contains(#""id":"text-embedding-3-small""#))
+            // Answered from the price book: no upstream request, so no provider or circuit can make it fail.
+            #expect(h.stub.requests.isEmpty)
             #expect(h.recorder.events.only?.status == .ok)
             #expect(h.recorder.events.only?.usage == nil)
         }
