@@ -8,7 +8,11 @@ import Synchronization
 ///
 /// `record(_:)` queues the call and returns once the transaction holding its row has committed. `run()` commits
 /// whatever has queued, all in one transaction, as soon as it is idle: no timer window, so a lone call commits at
-/// once and batches grow only while a commit is in progress (STYLE.md §6).
+/// once and batches grow only while a commit is in progress.
+///
+/// The commit loop runs on a `DedicatedTaskExecutor` (its own dispatch thread), so GRDB's synchronous transactions
+/// never block a thread of Swift's cooperative pool; callers suspend on a continuation until their batch commits,
+/// which is what lets the proxy commit a call's row before it sends the reply's last byte.
 ///
 /// Durability: the pool runs in WAL mode with `synchronous = NORMAL` (GRDB's default for `DatabasePool`). A commit
 /// appends the batch to the `-wal` file with `write()` before `record` returns, so an acknowledged row lives in the
@@ -32,6 +36,7 @@ package final class LedgerWriter: UsageRecorder, Service {
     private let priceCache = Mutex<CachedPriceBook?>(nil)
     private let counters = Mutex(Statistics())
     private let failure = Mutex<CommitFailure?>(nil)
+    private let executor = DedicatedTaskExecutor(label: "holysheep-ledger.writer")
 
     /// Why commits fail, and the row whose commit failed (what the probe tries to insert, then rolls back).
     private struct CommitFailure {
@@ -55,8 +60,6 @@ package final class LedgerWriter: UsageRecorder, Service {
         package var longestCommitMicros: Int64 = 0
         /// Background WAL checkpoints completed.
         package var checkpoints = 0
-        /// Commits made by a caller on its own thread because the writer was idle (a subset of `commits`).
-        package var inlineCommits = 0
         /// Transactions that failed to commit (each failed row's caller got an error).
         package var failedCommits = 0
     }
@@ -75,18 +78,11 @@ package final class LedgerWriter: UsageRecorder, Service {
 
     private enum Phase { case running, draining, stopped }
 
-    /// How long the writer must have been quiet before a caller commits its own row (see `record`).
-    static let quietSpell = Duration.microseconds(250)
 
     private struct State {
         var queue: [Pending] = []
         var wakeUp: UnsafeContinuation<Void, Never>?
         var phase = Phase.running
-        /// A caller is committing its own row on its own thread (the writer was idle); at most one at a time.
-        var inlineCommit = false
-        /// When the last commit ended: a caller commits inline only after a quiet spell, so that under load rows
-        /// keep group-committing (one transaction for many rows) rather than one transaction each.
-        var lastCommitEnd = ContinuousClock.now
     }
 
     private struct CachedPriceBook {
@@ -124,32 +120,6 @@ package final class LedgerWriter: UsageRecorder, Service {
 
     /// Records like ``record(_:)`` and returns the row's paid cost in pico-USD, as committed.
     package func recordCosted(_ event: UsageEvent) async throws -> Int64? {
-        // A quiet writer (parked, nothing queued, nothing committed for a while): commit this row here rather than
-        // wake the writer task and wait to be woken back, two thread hand-offs that cost ~40-80 us of CPU per call
-        // on a quiet 2-core VM (ProxyBench, concurrency 1). Under load rows group-commit through the loop as before.
-        // Only one inline commit runs at a time, and the loop waits for it before it stops.
-        let now = ContinuousClock.now
-        let inline = state.withLock { s -> Bool in
-            guard s.phase == .running, s.queue.isEmpty, s.wakeUp != nil, !s.inlineCommit,
-                now - s.lastCommitEnd >= Self.quietSpell
-            else { return false }
-            s.inlineCommit = true
-            return true
-        }
-        if inline {
-            defer {
-                let wakeUp = state.withLock { s -> UnsafeContinuation<Void, Never>? in
-                    s.inlineCommit = false
-                    s.lastCommitEnd = .now
-                    guard !s.queue.isEmpty || s.phase != .running else { return nil }
-                    let wakeUp = s.wakeUp
-                    s.wakeUp = nil
-                    return wakeUp
-                }
-                wakeUp?.resume()
-            }
-            return try commitInline(event)
-        }
         return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Int64?, any Error>) in
             let (accepted, wakeUp) = state.withLock { s -> (Bool, UnsafeContinuation<Void, Never>?) in
                 guard s.phase != .stopped else { return (false, nil) }
@@ -185,7 +155,7 @@ package final class LedgerWriter: UsageRecorder, Service {
             await withTaskCancellationHandler {
                 await withTaskGroup(of: Void.self) { group in
                     if let activeCheckpointer { group.addTask { await activeCheckpointer.run() } }
-                    await commitLoop()
+                    await withTaskExecutorPreference(executor) { await commitLoop() }
                     activeCheckpointer?.finish()
                 }
             } onCancel: {
@@ -219,7 +189,7 @@ package final class LedgerWriter: UsageRecorder, Service {
                     swap(&batch, &s.queue)
                     return (batch, false)
                 }
-                if s.phase == .draining && !s.inlineCommit {
+                if s.phase == .draining {
                     s.phase = .stopped
                     return ([], true)
                 }
@@ -237,7 +207,7 @@ package final class LedgerWriter: UsageRecorder, Service {
             if batch.isEmpty {
                 await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                     let resumeNow = state.withLock { s -> Bool in
-                        if !s.queue.isEmpty || (s.phase != .running && !s.inlineCommit) { return true }
+                        if !s.queue.isEmpty || s.phase != .running { return true }
                         s.wakeUp = continuation
                         return false
                     }
@@ -246,15 +216,9 @@ package final class LedgerWriter: UsageRecorder, Service {
                 continue
             }
             commit(batch)
-            state.withLock { $0.lastCommitEnd = .now }
             spare = batch
             spare.removeAll(keepingCapacity: true)
         }
-    }
-
-    /// Commits one row on the caller's thread (the writer was idle).
-    private func commitInline(_ event: UsageEvent) throws -> Int64? {
-        do { return try insert(CollectionOfOne(event), inline: true)[0] } catch { throw Self.storeError(error) }
     }
 
     /// Commits a batch in one transaction; if it fails, retries each row alone so one bad row fails only its caller.
@@ -279,7 +243,7 @@ package final class LedgerWriter: UsageRecorder, Service {
 
     /// Inserts `events` in one transaction and counts the commit in `statistics`; returns their paid costs.
     /// A failure marks the ledger failing (see ``commitFailure()``); a success clears that.
-    private func insert(_ events: some Collection<UsageEvent>, inline: Bool = false) throws -> [Int64?] {
+    private func insert(_ events: some Collection<UsageEvent>) throws -> [Int64?] {
         let clock = ContinuousClock()
         let start = clock.now
         var paid: [Int64?] = []
@@ -295,7 +259,6 @@ package final class LedgerWriter: UsageRecorder, Service {
         counters.withLock {
             $0.commits += 1
             $0.rows += events.count
-            if inline { $0.inlineCommits += 1 }
             if micros > 1000 { $0.slowCommits += 1 }
             $0.longestCommitMicros = max($0.longestCommitMicros, micros)
         }
