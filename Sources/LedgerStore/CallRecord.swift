@@ -2,7 +2,7 @@ import GRDB
 import GRDBSQLite
 import LedgerCore
 
-/// Writes `call` rows with a cached prepared statement (STYLE.md §4: the hot path avoids `Record.insert`).
+/// Writes `call` rows with a cached prepared statement (the hot path avoids `Record.insert`).
 /// `insertSQL` is `package` so the writer benchmark inserts the very same rows with the raw SQLite API.
 package enum CallRecord {
     package static let insertSQL = """
