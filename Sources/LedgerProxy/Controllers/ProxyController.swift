@@ -146,6 +146,8 @@ package struct ProxyController: Sendable {
             }
             guard let buffer = try await Self.readBody(request.body, limit: limit, within: configuration.bodyTimeout)
             else {
+                // Cancelled (the client left) rather than timed out: recorded as such.
+                if Task.isCancelled { throw Rejection(error: .routing(.cancelled), status: .cancelled) }
                 connection?.closeAfterResponse()
                 throw Rejection(error: .requestTimeout(configuration.bodyTimeout), status: .clientError)
             }
