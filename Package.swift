@@ -204,7 +204,8 @@ let package = Package(
         .testTarget(
             name: "LedgerProxyTests",
             dependencies: [
-                "LedgerCore", "LedgerProxy", "LedgerRouting", "LedgerTestSupport",
+                "LedgerCore", "LedgerProxy", "LedgerRouting", "LedgerStore", "LedgerTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -52,9 +52,10 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         let app = buildApplication(
             configuration: configuration, upstream: upstream, recorder: writer, keys: try KeyVerifier(database: database),
-            prices: try database.loadPriceBook(),
+            prices: try LivePriceBook(database: database),
             metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
-            exposition: PrometheusExposition(registry: registry), ledgerHealth: LedgerProbe(database: database),
+            exposition: PrometheusExposition(registry: registry),
+            ledgerHealth: LedgerProbe(writer: writer),
             services: [writer], logger: logger)
         var group = ServiceGroupConfiguration(
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -69,10 +70,11 @@ struct PrometheusExposition: MetricsExposition {
     func render() -> String { registry.emitToString() }
 }
 
-/// `/healthz`'s ledger check.
+/// `/healthz`'s ledger check: a failing commit (probed again, so it clears once the ledger commits), else whether
+/// the write lock can be taken.
 struct LedgerProbe: LedgerHealthCheck {
-    let database: LedgerDatabase
-    func ledgerIsWritable() async -> Bool { database.isWritable() }
+    let writer: LedgerWriter
+    func ledgerWriteFailure() async -> String? { await writer.writeFailure() }
 }
 
 /// Builds the proxy configuration: defaults, then the file, then flags; keys from the environment.

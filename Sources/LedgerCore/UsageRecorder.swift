@@ -5,12 +5,35 @@ package protocol UsageRecorder: Sendable {
 
     /// Records one call and returns only once its row is durably committed: acknowledged means recorded.
     func record(_ event: UsageEvent) async throws
+
+    /// Records one call like ``record(_:)`` and returns the paid cost the ledger computed for its row (pico-USD;
+    /// nil when the row is unpriced or has no usage), so metrics never cost a call differently from the ledger.
+    func recordCosted(_ event: UsageEvent) async throws -> Int64?
+
+    /// Nil while the ledger commits; otherwise why its last commit failed. While it fails the proxy refuses new
+    /// calls before any upstream request. Asking may probe the ledger (rate-limited), so the answer turns nil by
+    /// itself once space or permissions come back.
+    func commitFailure() async -> String?
+}
+
+extension UsageRecorder {
+    /// Records without a cost: recorders that do not price rows.
+    package func recordCosted(_ event: UsageEvent) async throws -> Int64? {
+        try await record(event)
+        return nil
+    }
+
+    /// Recorders that cannot fail to commit.
+    package func commitFailure() async -> String? { nil }
 }
 
 /// What the proxy needs to know about prices: whether a model is priced, and at what (for metrics and checks).
 package protocol PriceLookup: Sendable {
     /// The price in effect at `micros` for `model` on the `kind` list, or nil when none is.
     func price(model: String, kind: ProviderKind, atMicros micros: Int64) -> ModelPrice?
+
+    /// Every model with a price on either list at `micros` (for `/v1/models`).
+    func models(atMicros micros: Int64) -> [String]
 }
 
 /// Who is calling: the ledger's client key a bearer secret belongs to.

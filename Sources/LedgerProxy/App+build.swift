@@ -3,6 +3,7 @@ import HTTPTypes
 package import Hummingbird
 package import LedgerCore
 import LedgerRouting
+import NIOCore
 package import Logging
 package import ServiceLifecycle
 
@@ -14,8 +15,8 @@ package protocol MetricsExposition: Sendable {
 
 /// Answers whether the ledger can record calls right now (for `/healthz`).
 package protocol LedgerHealthCheck: Sendable {
-    /// True when a write would succeed.
-    func ledgerIsWritable() async -> Bool
+    /// Nil when a write would succeed; otherwise why not (a failing commit, a lock that cannot be taken).
+    func ledgerWriteFailure() async -> String?
 }
 
 /// Builds the proxy application. The caller adds services (the ledger writer) and runs it.
@@ -65,8 +66,9 @@ package func buildApplication(
         await controller.handle(.models, request: request, context: context)
     }
     router.get("/healthz") { _, _ in
-        healthResponse(
-            configuration, ledgerWritable: await ledgerHealth?.ledgerIsWritable(), circuits: routing.breakerSnapshots())
+        var ledger: String?? = nil
+        if let ledgerHealth { ledger = .some(await ledgerHealth.ledgerWriteFailure()) }
+        return healthResponse(configuration, ledger: ledger, circuits: routing.breakerSnapshots())
     }
     router.get("/metrics") { _, _ in
         metrics.publish(circuits: routing.breakerSnapshots(), pool: routing.poolSnapshot())
@@ -77,16 +79,24 @@ package func buildApplication(
     return Application(
         router: router,
         // One watcher per client connection: a call waiting for its upstream is cancelled when its client leaves.
-        server: .http1(additionalChannelHandlers: [ClientConnectionWatcher()]),
+        // Idle keep-alive connections close after `idleTimeout`; a slow request body is bounded in the controller.
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ClientConnectionWatcher()],
+                idleTimeout: .nanoseconds(
+                    configuration.idleTimeout.components.seconds * 1_000_000_000
+                        + configuration.idleTimeout.components.attoseconds / 1_000_000_000))),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: "holysheep-ledger"),
         services: services, logger: logger)
 }
 
 /// `/healthz`: 200 when the primary provider has a key and the ledger is writable, else 503; says what is missing.
+/// `ledger` is nil when unchecked, `.some(nil)` when writable, `.some(reason)` when not.
 private func healthResponse(
-    _ configuration: ProxyConfiguration, ledgerWritable: Bool?, circuits: [CircuitSnapshot]
+    _ configuration: ProxyConfiguration, ledger check: String??, circuits: [CircuitSnapshot]
 ) -> Response {
+    let ledgerWritable: Bool? = check.map { $0 == nil }
     let missing = configuration.providersMissingKeys
     let providers = configuration.providers.map { provider in
         let key = provider.apiKey == nil ? "missing:" + provider.apiKeyEnvironment : "set"
@@ -96,9 +106,11 @@ private func healthResponse(
     }
     let ready = configuration.providers.first?.apiKey != nil && ledgerWritable != false
     let status = ready ? (missing.isEmpty ? "ok" : "degraded") : "unavailable"
-    let ledger = ledgerWritable.map { $0 ? "writable" : "not_writable" } ?? "unchecked"
+    let ledger = ledgerWritable.map { $0 ? "writable" : "unwritable" } ?? "unchecked"
+    let reason = (check ?? nil).map { ",\"ledger_error\":" + JSONString.quote($0) } ?? ""
     let body =
-        "{\"status\":\"\(status)\",\"ledger\":\"\(ledger)\",\"providers\":[\(providers.joined(separator: ","))]}\n"
+        "{\"status\":\"\(status)\",\"ledger\":\"\(ledger)\"\(reason),"
+        + "\"providers\":[\(providers.joined(separator: ","))]}\n"
     return Response(
         status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
         body: ResponseBody(byteBuffer: ByteBuffer(string: body)))

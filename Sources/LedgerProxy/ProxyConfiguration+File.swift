@@ -77,6 +77,8 @@ extension ProxyConfiguration {
             case ("server", "port"): result.port = try integer()
             case ("server", "max_body_bytes"): result.maxBodyBytes = try integer()
             case ("server", "drain_timeout_seconds"): result.drainTimeout = try seconds()
+            case ("server", "body_timeout_seconds"): result.bodyTimeout = try seconds()
+            case ("server", "idle_timeout_seconds"): result.idleTimeout = try seconds()
             case ("server", "models"):
                 result.extraModels.formUnion(
                     value.split(separator: ",").map { String($0).trimmingSpaces }.filter { !$0.isEmpty })

@@ -49,6 +49,10 @@ package struct ProxyConfiguration: Sendable {
     package var maxUpstreamBodyBytes: Int
     /// How long SIGTERM waits for in-flight calls before cancelling them.
     package var drainTimeout: Duration
+    /// How long a request body may take to arrive, from the request's head; a slower client gets 408.
+    package var bodyTimeout: Duration = .seconds(30)
+    /// How long an idle keep-alive client connection stays open.
+    package var idleTimeout: Duration = .seconds(60)
     /// Providers in fallback order; the first is the primary.
     package var providers: [ProviderConfiguration]
     /// Models accepted even without a price (priced calls need a price book row; these are recorded `unpriced`).

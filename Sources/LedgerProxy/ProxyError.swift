@@ -50,6 +50,21 @@ package struct ProxyError: HTTPResponseError, CustomStringConvertible {
 }
 
 extension ProxyError {
+    /// The ledger cannot commit rows: the call is not made (or, if its commit failed, not answered as a success).
+    static func ledgerUnavailable(_ reason: String) -> ProxyError {
+        ProxyError(
+            status: .serviceUnavailable,
+            message: "The ledger could not record this call (\(reason)); no upstream request is made until it can.",
+            type: "server_error", code: "ledger_unavailable")
+    }
+
+    static func requestTimeout(_ limit: Duration) -> ProxyError {
+        ProxyError(
+            status: .requestTimeout,
+            message: "The request body did not arrive within \(DurationText.format(limit)).",
+            type: "invalid_request_error", code: "request_timeout")
+    }
+
     static func invalidJSON() -> ProxyError {
         ProxyError(
             status: .badRequest,

@@ -9,14 +9,25 @@ package struct ProxyMetrics: Sendable {
     private let queueDepth: Gauge
     private let depth = CountingCell()
     private let handles = CallMetricHandles()
+    private let commitFailures: Counter
+    private let refusals: Counter
 
     package init(factory: any MetricsFactory) {
         self.factory = factory
         self.queueDepth = Gauge(label: "ledger_queue_depth", dimensions: [], factory: factory)
+        self.commitFailures = Counter(label: "ledger_commit_failures_total", dimensions: [], factory: factory)
+        self.refusals = Counter(
+            label: "ledger_refused_requests_total", dimensions: [("reason", "ledger_unwritable")], factory: factory)
     }
 
+    /// Counts a call whose row the ledger failed to commit.
+    func commitFailed() { commitFailures.increment() }
+
+    /// Counts a request refused before any upstream call because the ledger cannot commit.
+    func refusedUnrecordable() { refusals.increment() }
+
     /// Counts one finished call: request count, latency, tokens and cost (nano-USD, truncated) by model, provider, status.
-    func finished(_ event: UsageEvent, costPicoUSD: Int128?) {
+    func finished(_ event: UsageEvent, costPicoUSD: Int64?) {
         // Unknown paths (404s) share one label value, so a scan of random URLs cannot grow the series without bound.
         let endpoint = OpenAIEndpoint(rawValue: event.endpoint) != nil ? event.endpoint : "other"
         let handles = handles.get(

@@ -43,11 +43,15 @@ package struct CircuitSnapshot: Sendable, Hashable {
     package var reopensIn: Duration?
 }
 
-/// Permission to call a provider, from ``CircuitBreakers/permit(_:)``. Hand it back with the call's result.
+/// Permission to call a provider, from ``CircuitBreakers/permit(_:source:)``. Hand it back with the call's result.
 package struct CircuitPermit: Sendable, Hashable {
     package var provider: String
-    /// This call is the half-open probe: its result decides the circuit.
+    /// This call is the provider circuit's half-open probe: its result decides that circuit.
     package var isProbe: Bool
+    /// Who made the call (the client key; "" for calls without one).
+    package var source: String = ""
+    /// This call is the half-open probe of its source's own circuit at the provider.
+    package var isSourceProbe = false
 }
 
 /// How a call went, for the breaker. Failures that are the request's fault (400, 401, ...) are `neutral`: the
@@ -64,6 +68,17 @@ package enum CircuitResult: Sendable, Hashable {
 /// Per-provider circuit breakers: `failureThreshold` consecutive failures open a circuit for `cooldown`; then one
 /// probe passes; its success closes the circuit and its failure reopens it for another cooldown.
 ///
+/// Isolation between sources (client keys): every call names its source, and there are two kinds of circuit.
+/// - Each (provider, source) pair has its own circuit, opened by `failureThreshold` consecutive failures of that
+///   source's calls: a key whose requests make the provider fail is stopped without touching anyone else.
+/// - The provider's circuit, the one `/healthz` and `/metrics` show, opens on `failureThreshold` consecutive
+///   failures (no success from any source in between) only when they come from at least two sources, or when no
+///   second source has ever called the provider (a single-tenant proxy behaves as a plain breaker). A success from
+///   any source resets it: a provider that answers other keys is up. A circuit that one source's failures opened
+///   alone does not stop other sources: the first answer one of them gets closes it, its first failure makes the
+///   opening everyone's.
+/// A call passes when both its source's circuit and the provider's let it.
+///
 /// Synchronous state under a `Mutex`; time comes from the injected clock, so tests step through cooldowns.
 package final class CircuitBreakers<C: Clock>: Sendable where C.Duration == Duration {
     private struct Circuit {
@@ -72,79 +87,158 @@ package final class CircuitBreakers<C: Clock>: Sendable where C.Duration == Dura
         var openUntil: C.Instant?
         var probeInFlight = false
         var halfOpen = false
-    }
 
-    package let policy: CircuitBreakerPolicy
-    private let clock: C
-    private let circuits: Mutex<[String: Circuit]>
-
-    package init(policy: CircuitBreakerPolicy = CircuitBreakerPolicy(), clock: C) {
-        self.policy = policy
-        self.clock = clock
-        self.circuits = Mutex([:])
-    }
-
-    /// Asks to call `provider`: nil while its circuit is open or its half-open probe is already out.
-    package func permit(_ provider: String) -> CircuitPermit? {
-        let now = clock.now
-        return circuits.withLock { circuits -> CircuitPermit? in
-            var circuit = circuits[provider, default: Circuit()]
-            defer { circuits[provider] = circuit }
-            if let until = circuit.openUntil {
+        /// Lets a call through (taking the half-open probe when due): nil when refused, else whether it probes.
+        mutating func admit(now: C.Instant) -> Bool? {
+            if let until = openUntil {
                 guard now >= until else { return nil }
-                circuit.openUntil = nil
-                circuit.halfOpen = true
+                openUntil = nil
+                halfOpen = true
             }
-            if circuit.halfOpen {
-                guard !circuit.probeInFlight else { return nil }
-                circuit.probeInFlight = true
-                return CircuitPermit(provider: provider, isProbe: true)
+            if halfOpen {
+                guard !probeInFlight else { return nil }
+                probeInFlight = true
+                return true
             }
-            return CircuitPermit(provider: provider, isProbe: false)
+            return false
         }
-    }
 
-    /// Whether `permit(_:)` would let a call through now, without taking the half-open probe.
-    package func allows(_ provider: String) -> Bool {
-        let now = clock.now
-        return circuits.withLock { circuits in
-            guard let circuit = circuits[provider] else { return true }
-            if let until = circuit.openUntil { return now >= until }
-            return !(circuit.halfOpen && circuit.probeInFlight)
+        func allows(now: C.Instant) -> Bool {
+            if let until = openUntil { return now >= until }
+            return !(halfOpen && probeInFlight)
         }
-    }
 
-    /// Reports how a permitted call went.
-    package func record(_ result: CircuitResult, for permit: CircuitPermit) {
-        let now = clock.now
-        circuits.withLock { circuits in
-            var circuit = circuits[permit.provider, default: Circuit()]
-            defer { circuits[permit.provider] = circuit }
-            if permit.isProbe {
-                circuit.probeInFlight = false
+        /// Applies a result; `mayOpen` says whether a failure streak at the threshold opens this circuit.
+        mutating func apply(
+            _ result: CircuitResult, probe: Bool, mayOpen: Bool, policy: CircuitBreakerPolicy, now: C.Instant
+        ) {
+            if probe {
+                probeInFlight = false
                 switch result {
                 case .success, .neutral:
-                    circuit = Circuit(timesOpened: circuit.timesOpened)
+                    self = Circuit(timesOpened: timesOpened)
                 case .failure:
-                    circuit.consecutiveFailures += 1
-                    circuit.halfOpen = false
-                    circuit.openUntil = now.advanced(by: policy.cooldown)
-                    circuit.timesOpened += 1
+                    consecutiveFailures += 1
+                    halfOpen = false
+                    openUntil = now.advanced(by: policy.cooldown)
+                    timesOpened += 1
                 case .abandoned:
                     break
                 }
                 return
             }
             switch result {
-            case .success: circuit.consecutiveFailures = 0
+            case .success: consecutiveFailures = 0
             case .neutral, .abandoned: break
             case .failure:
-                circuit.consecutiveFailures += 1
+                consecutiveFailures += 1
                 // Calls that were already out when the circuit opened do not push its reopening further.
-                if circuit.openUntil == nil, !circuit.halfOpen, circuit.consecutiveFailures >= policy.failureThreshold {
-                    circuit.openUntil = now.advanced(by: policy.cooldown)
-                    circuit.timesOpened += 1
+                if mayOpen, openUntil == nil, !halfOpen, consecutiveFailures >= policy.failureThreshold {
+                    openUntil = now.advanced(by: policy.cooldown)
+                    timesOpened += 1
                 }
+            }
+        }
+
+        var isIdle: Bool { consecutiveFailures == 0 && openUntil == nil && !halfOpen }
+    }
+
+    /// A provider's circuit and what it knows of the sources that call it.
+    private struct Provider {
+        var circuit = Circuit()
+        /// Sources whose failures make up the current streak (cleared by any success).
+        var failingSources: Set<String> = []
+        /// The first source seen, until a second one shows up.
+        var onlySource: String?
+        var sawSeveralSources = false
+        /// Each source's own circuit (idle ones are dropped).
+        var sources: [String: Circuit] = [:]
+        /// The one source whose failures opened the provider's circuit (a single-tenant opening): other sources
+        /// still pass, and a success from one of them closes it, a failure makes it everyone's.
+        var openedBy: String?
+
+        mutating func saw(_ source: String) {
+            guard !sawSeveralSources else { return }
+            if let onlySource { sawSeveralSources = onlySource != source } else { onlySource = source }
+        }
+    }
+
+    package let policy: CircuitBreakerPolicy
+    private let clock: C
+    private let providers: Mutex<[String: Provider]>
+
+    package init(policy: CircuitBreakerPolicy = CircuitBreakerPolicy(), clock: C) {
+        self.policy = policy
+        self.clock = clock
+        self.providers = Mutex([:])
+    }
+
+    /// Asks to call `provider` for `source`: nil while the provider's circuit or the source's own circuit there is
+    /// open, or its half-open probe is already out.
+    package func permit(_ provider: String, source: String = "") -> CircuitPermit? {
+        let now = clock.now
+        return providers.withLock { providers -> CircuitPermit? in
+            var entry = providers[provider, default: Provider()]
+            defer { providers[provider] = entry }
+            var own = entry.sources[source] ?? Circuit()
+            // A circuit one other source opened alone does not stop this one.
+            let bypass = entry.openedBy != nil && entry.openedBy != source
+            // Check both before taking a probe slot in either, so a refusal leaves no probe out.
+            guard bypass || entry.circuit.allows(now: now), own.allows(now: now) else { return nil }
+            guard let probe = bypass ? false : entry.circuit.admit(now: now) else { return nil }
+            guard let sourceProbe = own.admit(now: now) else {
+                if probe { entry.circuit.probeInFlight = false }
+                return nil
+            }
+            if !own.isIdle || sourceProbe { entry.sources[source] = own }
+            return CircuitPermit(provider: provider, isProbe: probe, source: source, isSourceProbe: sourceProbe)
+        }
+    }
+
+    /// Whether `permit(_:source:)` would let a call through now, without taking a half-open probe.
+    package func allows(_ provider: String, source: String = "") -> Bool {
+        let now = clock.now
+        return providers.withLock { providers in
+            guard let entry = providers[provider] else { return true }
+            return entry.circuit.allows(now: now) && (entry.sources[source]?.allows(now: now) ?? true)
+        }
+    }
+
+    /// Reports how a permitted call went.
+    package func record(_ result: CircuitResult, for permit: CircuitPermit) {
+        let now = clock.now
+        providers.withLock { providers in
+            var entry = providers[permit.provider, default: Provider()]
+            defer { providers[permit.provider] = entry }
+            if result != .abandoned { entry.saw(permit.source) }
+            switch result {
+            case .success: entry.failingSources.removeAll()
+            case .failure: entry.failingSources.insert(permit.source)
+            case .neutral, .abandoned: break
+            }
+            let shared = entry.failingSources.count >= 2 || !entry.sawSeveralSources
+            let wasOpen = entry.circuit.openUntil != nil
+            entry.circuit.apply(result, probe: permit.isProbe, mayOpen: shared, policy: policy, now: now)
+            if !wasOpen, entry.circuit.openUntil != nil {
+                entry.openedBy = entry.failingSources.count == 1 ? entry.failingSources.first : nil
+            } else if let openedBy = entry.openedBy, openedBy != permit.source {
+                switch result {
+                case .success, .neutral:
+                    // Another source got an answer: the provider is up for it.
+                    entry.circuit = Circuit(timesOpened: entry.circuit.timesOpened)
+                    entry.openedBy = nil
+                case .failure: entry.openedBy = nil  // now everyone's
+                case .abandoned: break
+                }
+            } else if entry.circuit.isIdle {
+                entry.openedBy = nil
+            }
+            var own = entry.sources[permit.source] ?? Circuit()
+            own.apply(result, probe: permit.isSourceProbe, mayOpen: true, policy: policy, now: now)
+            if own.isIdle && !own.probeInFlight {
+                entry.sources[permit.source] = nil
+            } else {
+                entry.sources[permit.source] = own
             }
         }
     }
@@ -152,16 +246,24 @@ package final class CircuitBreakers<C: Clock>: Sendable where C.Duration == Dura
     /// The state of one provider's circuit (a never-seen provider is closed).
     package func snapshot(of provider: String) -> CircuitSnapshot {
         let now = clock.now
-        return circuits.withLock { circuits in
-            Self.snapshot(provider, circuits[provider] ?? Circuit(), now: now)
+        return providers.withLock { providers in
+            Self.snapshot(provider, providers[provider]?.circuit ?? Circuit(), now: now)
         }
     }
 
-    /// Every circuit seen so far, sorted by provider, for /metrics and /healthz.
+    /// The state of `source`'s own circuit at `provider`.
+    package func snapshot(of provider: String, source: String) -> CircuitSnapshot {
+        let now = clock.now
+        return providers.withLock { providers in
+            Self.snapshot(provider, providers[provider]?.sources[source] ?? Circuit(), now: now)
+        }
+    }
+
+    /// Every provider circuit seen so far, sorted by provider, for /metrics and /healthz.
     package func snapshots() -> [CircuitSnapshot] {
         let now = clock.now
-        return circuits.withLock { circuits in
-            circuits.map { Self.snapshot($0.key, $0.value, now: now) }.sorted { $0.provider < $1.provider }
+        return providers.withLock { providers in
+            providers.map { Self.snapshot($0.key, $0.value.circuit, now: now) }.sorted { $0.provider < $1.provider }
         }
     }
 

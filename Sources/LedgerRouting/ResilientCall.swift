@@ -97,12 +97,14 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
     ///   - holdLeaseOnSuccess: keep the successful attempt's pool slot in ``ResilientCallResult/lease`` instead of
     ///     releasing it when `attempt` returns, so a reply that keeps streaming after `run` still counts against the
     ///     limits. The caller must then call ``finish(_:)`` (in a `defer`) when the reply is done.
+    ///   - source: who makes the call (the client key), so the breakers can tell one source's failures from an
+    ///     outage (see ``CircuitBreakers``).
     ///   - isolation: the caller's actor, inherited so `attempt` need not be `Sendable`.
     ///   - attempt: makes one upstream request. Throwing `CancellationError` (client gone) ends the call as
     ///     ``RoutingError/cancelled``; any other thrown error ends it as unreachable, without retry.
     package func run<Response: Sendable>(
         chain: [ProviderEndpoint], priority: RequestPriority = .normal, model: String = "",
-        holdLeaseOnSuccess: Bool = false, isolation: isolated (any Actor)? = #isolation,
+        holdLeaseOnSuccess: Bool = false, source: String = "", isolation: isolated (any Actor)? = #isolation,
         attempt: (ProviderEndpoint, AttemptContext) async throws -> AttemptOutcome<Response>
     ) async -> ResilientCallResult<Response> {
         var result = ResilientCallResult<Response>(
@@ -123,7 +125,7 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
             result.fallbackUsed = provider != first
             while true {
                 guard !Task.isCancelled else { return cancelled(result) }
-                guard let permit = breakers.permit(provider.name) else {
+                guard let permit = breakers.permit(provider.name, source: source) else {
                     if tries == 0 {
                         skipped.append(provider.name)
                         result.trail.append(
@@ -211,7 +213,7 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
                         return result
                     }
                     // No point waiting out a backoff for a provider whose circuit this failure just opened.
-                    guard breakers.allows(provider.name),
+                    guard breakers.allows(provider.name, source: source),
                         let delay = policy.delay(beforeRetry: tries, after: failure, random: random())
                     else { break }
                     do {
@@ -236,7 +238,10 @@ package struct ResilientCall<C: Clock>: Sendable where C.Duration == Duration {
             }
             result.error = lastError
         } else {
-            let waits = skipped.compactMap { breakers.snapshot(of: $0).reopensIn }
+            let waits = skipped.compactMap { name in
+                [breakers.snapshot(of: name).reopensIn, breakers.snapshot(of: name, source: source).reopensIn]
+                    .compactMap { $0 }.max()
+            }
             result.provider = nil
             result.fallbackUsed = false
             result.error = .circuitOpen(providers: skipped, retryAfter: waits.min() ?? .seconds(1))

@@ -48,17 +48,24 @@ package enum CallRecord {
     /// with `call` (migrations/0003). The rows are summed per rollup key in memory and each distinct key is upserted
     /// once: a batch of 40 calls of one model, team and day costs one rollup upsert instead of 40 trigger runs
     /// (bench/reports.md).
-    static func insert<Events: Sequence<UsageEvent>>(_ events: Events, book: PriceBook, db: Database) throws {
+    /// Returns each row's paid cost in pico-USD (nil when unpriced or without usage), in order.
+    @discardableResult
+    static func insert<Events: Sequence<UsageEvent>>(_ events: Events, book: PriceBook, db: Database) throws
+        -> [Int64?]
+    {
         var rollup = RollupBatch()
-        for event in events { try insertCall(event, book: book, db: db, rollup: &rollup) }
+        var paid: [Int64?] = []
+        paid.reserveCapacity(events.underestimatedCount)
+        for event in events { paid.append(try insertCall(event, book: book, db: db, rollup: &rollup)) }
         try rollup.upsert(db: db)
+        return paid
     }
 
     /// Inserts one `call` row and adds it to `rollup`.
     /// Binds with the SQLite C API on GRDB's cached statement: the writer's hot path, where boxing 35 values into
     /// `StatementArguments` cost more than the insert itself (bench/README.md).
     private static func insertCall(_ event: UsageEvent, book: PriceBook, db: Database, rollup: inout RollupBatch)
-        throws
+        throws -> Int64?
     {
         let c = try costing(event, book: book)
         let u = event.usage
@@ -102,5 +109,6 @@ package enum CallRecord {
         bind.int(c.holysheep)
         try bind.execute(db)
         try rollup.add(event, month: month, costing: c)
+        return c.paid
     }
 }

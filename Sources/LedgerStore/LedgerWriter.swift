@@ -10,6 +10,10 @@ import Synchronization
 /// whatever has queued, all in one transaction, as soon as it is idle: no timer window, so a lone call commits at
 /// once and batches grow only while a commit is in progress (docs/ARCHITECTURE.md, "Concurrency").
 ///
+/// The commit loop runs on a `DedicatedTaskExecutor` (its own dispatch thread), so GRDB's synchronous transactions
+/// never block a thread of Swift's cooperative pool; callers suspend on a continuation until their batch commits,
+/// which is what lets the proxy commit a call's row before it sends the reply's last byte.
+///
 /// Durability: the pool runs in WAL mode with `synchronous = NORMAL` (GRDB's default for `DatabasePool`). A commit
 /// appends the batch to the `-wal` file with `write()` before `record` returns, so an acknowledged row lives in the
 /// OS page cache and survives SIGKILL or a crash of this process; only a power loss or kernel crash before the next
@@ -31,6 +35,18 @@ package final class LedgerWriter: UsageRecorder, Service {
     private let lock: WriterLock?
     private let priceCache = Mutex<CachedPriceBook?>(nil)
     private let counters = Mutex(Statistics())
+    private let failure = Mutex<CommitFailure?>(nil)
+    private let executor = DedicatedTaskExecutor(label: "holysheep-ledger.writer")
+
+    /// Why commits fail, and the row whose commit failed (what the probe tries to insert, then rolls back).
+    private struct CommitFailure {
+        var reason: String
+        var sample: UsageEvent
+        var lastProbe: ContinuousClock.Instant
+    }
+
+    /// The shortest time between two probes of a failing ledger.
+    static let probeInterval = Duration.milliseconds(100)
 
     /// What the writer has committed so far (for metrics and the benchmark).
     package struct Statistics: Sendable, Hashable {
@@ -44,8 +60,8 @@ package final class LedgerWriter: UsageRecorder, Service {
         package var longestCommitMicros: Int64 = 0
         /// Background WAL checkpoints completed.
         package var checkpoints = 0
-        /// Commits made by a caller on its own thread because the writer was idle (a subset of `commits`).
-        package var inlineCommits = 0
+        /// Transactions that failed to commit (each failed row's caller got an error).
+        package var failedCommits = 0
     }
 
     /// What the writer has committed so far.
@@ -57,23 +73,16 @@ package final class LedgerWriter: UsageRecorder, Service {
     // (`ledger-bench writer`: 155-160k -> 172-186k rows/s on the same quiet machine).
     private struct Pending: Sendable {
         var event: UsageEvent
-        var continuation: UnsafeContinuation<Void, any Error>
+        var continuation: UnsafeContinuation<Int64?, any Error>
     }
 
     private enum Phase { case running, draining, stopped }
 
-    /// How long the writer must have been quiet before a caller commits its own row (see `record`).
-    static let quietSpell = Duration.microseconds(250)
 
     private struct State {
         var queue: [Pending] = []
         var wakeUp: UnsafeContinuation<Void, Never>?
         var phase = Phase.running
-        /// A caller is committing its own row on its own thread (the writer was idle); at most one at a time.
-        var inlineCommit = false
-        /// When the last commit ended: a caller commits inline only after a quiet spell, so that under load rows
-        /// keep group-committing (one transaction for many rows) rather than one transaction each.
-        var lastCommitEnd = ContinuousClock.now
     }
 
     private struct CachedPriceBook {
@@ -106,34 +115,12 @@ package final class LedgerWriter: UsageRecorder, Service {
     /// Queues the call and returns once its row is committed. Throws `LedgerStoreError.writerStopped` after the
     /// writer has drained and stopped, or the error that made its row fail (other rows of the batch still commit).
     package func record(_ event: UsageEvent) async throws {
-        // A quiet writer (parked, nothing queued, nothing committed for a while): commit this row here rather than
-        // wake the writer task and wait to be woken back, two thread hand-offs that cost ~40-80 us of CPU per call
-        // on a quiet 2-core VM (ProxyBench, concurrency 1). Under load rows group-commit through the loop as before.
-        // Only one inline commit runs at a time, and the loop waits for it before it stops.
-        let now = ContinuousClock.now
-        let inline = state.withLock { s -> Bool in
-            guard s.phase == .running, s.queue.isEmpty, s.wakeUp != nil, !s.inlineCommit,
-                now - s.lastCommitEnd >= Self.quietSpell
-            else { return false }
-            s.inlineCommit = true
-            return true
-        }
-        if inline {
-            defer {
-                let wakeUp = state.withLock { s -> UnsafeContinuation<Void, Never>? in
-                    s.inlineCommit = false
-                    s.lastCommitEnd = .now
-                    guard !s.queue.isEmpty || s.phase != .running else { return nil }
-                    let wakeUp = s.wakeUp
-                    s.wakeUp = nil
-                    return wakeUp
-                }
-                wakeUp?.resume()
-            }
-            try commitInline(event)
-            return
-        }
-        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
+        _ = try await recordCosted(event)
+    }
+
+    /// Records like ``record(_:)`` and returns the row's paid cost in pico-USD, as committed.
+    package func recordCosted(_ event: UsageEvent) async throws -> Int64? {
+        return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Int64?, any Error>) in
             let (accepted, wakeUp) = state.withLock { s -> (Bool, UnsafeContinuation<Void, Never>?) in
                 guard s.phase != .stopped else { return (false, nil) }
                 s.queue.append(Pending(event: event, continuation: continuation))
@@ -168,7 +155,7 @@ package final class LedgerWriter: UsageRecorder, Service {
             await withTaskCancellationHandler {
                 await withTaskGroup(of: Void.self) { group in
                     if let activeCheckpointer { group.addTask { await activeCheckpointer.run() } }
-                    await commitLoop()
+                    await withTaskExecutorPreference(executor) { await commitLoop() }
                     activeCheckpointer?.finish()
                 }
             } onCancel: {
@@ -202,7 +189,7 @@ package final class LedgerWriter: UsageRecorder, Service {
                     swap(&batch, &s.queue)
                     return (batch, false)
                 }
-                if s.phase == .draining && !s.inlineCommit {
+                if s.phase == .draining {
                     s.phase = .stopped
                     return ([], true)
                 }
@@ -220,7 +207,7 @@ package final class LedgerWriter: UsageRecorder, Service {
             if batch.isEmpty {
                 await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
                     let resumeNow = state.withLock { s -> Bool in
-                        if !s.queue.isEmpty || (s.phase != .running && !s.inlineCommit) { return true }
+                        if !s.queue.isEmpty || s.phase != .running { return true }
                         s.wakeUp = continuation
                         return false
                     }
@@ -229,30 +216,24 @@ package final class LedgerWriter: UsageRecorder, Service {
                 continue
             }
             commit(batch)
-            state.withLock { $0.lastCommitEnd = .now }
             spare = batch
             spare.removeAll(keepingCapacity: true)
         }
     }
 
-    /// Commits one row on the caller's thread (the writer was idle).
-    private func commitInline(_ event: UsageEvent) throws {
-        do { try insert(CollectionOfOne(event), inline: true) } catch { throw Self.storeError(error) }
-    }
-
     /// Commits a batch in one transaction; if it fails, retries each row alone so one bad row fails only its caller.
     private func commit(_ batch: [Pending]) {
         do {
-            try insert(batch.lazy.map(\.event))
-            for pending in batch { pending.continuation.resume() }
+            let paid = try insert(batch.lazy.map(\.event))
+            for (pending, cost) in zip(batch, paid) { pending.continuation.resume(returning: cost) }
         } catch {
             logger.error(
                 "ledger batch commit failed; retrying its rows one by one",
                 metadata: ["ledger.batch.size": "\(batch.count)", "ledger.error": "\(error)"])
             for pending in batch {
                 do {
-                    try insert(CollectionOfOne(pending.event))
-                    pending.continuation.resume()
+                    let paid = try insert(CollectionOfOne(pending.event))
+                    pending.continuation.resume(returning: paid[0])
                 } catch {
                     pending.continuation.resume(throwing: Self.storeError(error))
                 }
@@ -260,20 +241,68 @@ package final class LedgerWriter: UsageRecorder, Service {
         }
     }
 
-    /// Inserts `events` in one transaction and counts the commit in `statistics`.
-    private func insert(_ events: some Collection<UsageEvent>, inline: Bool = false) throws {
+    /// Inserts `events` in one transaction and counts the commit in `statistics`; returns their paid costs.
+    /// A failure marks the ledger failing (see ``commitFailure()``); a success clears that.
+    private func insert(_ events: some Collection<UsageEvent>) throws -> [Int64?] {
         let clock = ContinuousClock()
         let start = clock.now
-        try transaction { db in try CallRecord.insert(events, book: priceBook(db), db: db) }
+        var paid: [Int64?] = []
+        do {
+            try transaction { db in paid = try CallRecord.insert(events, book: priceBook(db), db: db) }
+        } catch {
+            noteFailure(error, sample: events.first)
+            throw error
+        }
+        if failure.withLock({ $0 != nil }) { failure.withLock { $0 = nil } }
         let (seconds, attoseconds) = start.duration(to: clock.now).components
         let micros = seconds * 1_000_000 + attoseconds / 1_000_000_000_000
         counters.withLock {
             $0.commits += 1
             $0.rows += events.count
-            if inline { $0.inlineCommits += 1 }
             if micros > 1000 { $0.slowCommits += 1 }
             $0.longestCommitMicros = max($0.longestCommitMicros, micros)
         }
+        return paid
+    }
+
+    private func noteFailure(_ error: any Error, sample: UsageEvent?) {
+        let reason = Self.reason(error)
+        counters.withLock { $0.failedCommits += 1 }
+        failure.withLock { failure in
+            guard let sample = sample ?? failure?.sample else { return }
+            failure = CommitFailure(reason: reason, sample: sample, lastProbe: .now)
+        }
+    }
+
+    /// Nil while commits succeed; otherwise why the last one failed. At most every ``probeInterval`` a caller
+    /// probes: the row whose commit failed is inserted again in a transaction that is rolled back (so it checks
+    /// that pages can be allocated and the file written, and leaves nothing), and a success clears the failure.
+    package func commitFailure() async -> String? {
+        let now = ContinuousClock.now
+        let probe = failure.withLock { failure -> (sample: UsageEvent?, reason: String?) in
+            guard var current = failure else { return (nil, nil) }
+            guard now - current.lastProbe >= Self.probeInterval else { return (nil, current.reason) }
+            current.lastProbe = now
+            failure = current
+            return (current.sample, current.reason)
+        }
+        guard let sample = probe.sample else { return probe.reason }
+        do {
+            try await SQLiteThread.run { [self] in
+                try database.writer.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    defer { if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") } }
+                    try CallRecord.insert(CollectionOfOne(sample), book: priceBook(db), db: db)
+                }
+            }
+        } catch {
+            let reason = Self.reason(error)
+            failure.withLock { failure in failure?.reason = reason }
+            return reason
+        }
+        failure.withLock { failure in if failure?.sample.id == sample.id { failure = nil } }
+        logger.info("ledger commits again after a failure")
+        return nil
     }
 
     /// Runs `body` in one IMMEDIATE transaction on the writer connection. The BEGIN and COMMIT statements are
@@ -301,6 +330,17 @@ package final class LedgerWriter: UsageRecorder, Service {
         let book = try PriceBook.load(db)
         priceCache.withLock { $0 = CachedPriceBook(dataVersion: version, localChanges: local, book: book) }
         return book
+    }
+
+    /// For `/healthz`: nil when the ledger commits and its write lock can be taken, else why not.
+    package func writeFailure() async -> String? {
+        if let failure = await commitFailure() { return failure }
+        return await database.writeFailure()
+    }
+
+    private static func reason(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
+        return "\(error)"
     }
 
     private static func storeError(_ error: any Error) -> any Error {

@@ -46,4 +46,8 @@ package struct StaticPrices: PriceLookup {
     package func price(model: String, kind: ProviderKind, atMicros micros: Int64) -> ModelPrice? {
         prices[kind]?[model]
     }
+
+    package func models(atMicros micros: Int64) -> [String] {
+        Set(prices.values.flatMap(\.keys)).sorted()
+    }
 }

@@ -188,7 +188,7 @@ import LedgerRouting
             let port = try #require(h.client.port)
             let curl = try CurlUpstreamClient()
             defer { curl.shutdown() }
-            // The stub answers after 3 s; the client gives up after 200 ms and closes its connection.
+            // The stub answers after 3 s; the client gives up while the proxy waits for it and closes its connection.
             let body = #"{"model":"gpt-4.1","messages":[],"x_stub_fault":"delay_ms=3000"}"#
             let started = ContinuousClock.now
             let client = Task {
@@ -199,7 +199,6 @@ import LedgerRouting
             }
             for _ in 0..<300 where h.upstream.activeTransfers == 0 { try await Task.sleep(for: .milliseconds(10)) }
             #expect(h.upstream.activeTransfers == 1)
-            try await Task.sleep(for: .milliseconds(200))
             client.cancel()
             await #expect(throws: UpstreamError.cancelled) { _ = try await client.value }
             for _ in 0..<200 where h.recorder.events.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
@@ -280,12 +279,16 @@ import LedgerRouting
         }
     }
 
-    @Test func relaysModelsAndRecordsTheCall() async throws {
+    @Test func listsThePricedModelsAndRecordsTheCall() async throws {
         try await withProxy { h in
             let response = try await h.client.execute(
                 uri: "/v1/models", method: .get, headers: [.authorization: "Bearer \(Self.clientKey)"])
             #expect(response.status == .ok)
-            #expect(String(buffer: response.body).contains(#""id":"deepseek-v3.2""#))
+            let body = String(buffer: response.body)
+            #expect(body.hasPrefix(#"{"object":"list","data":[{"id":"gpt-4.1","object":"model""#))
+            #expect(body.contains(#""id":"text-embedding-3-small""#))
+            // Answered from the price book: no upstream request, so no provider or circuit can make it fail.
+            #expect(h.stub.requests.isEmpty)
             #expect(h.recorder.events.only?.status == .ok)
             #expect(h.recorder.events.only?.usage == nil)
         }

@@ -5,6 +5,13 @@ import Testing
 @testable import LedgerProxy
 
 @Suite struct UpstreamBodyTests {
+    /// Waits (bounded) until a reader is suspended on `source`'s body.
+    private func waitForReader(_ source: UpstreamBody.Source) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !source.hasWaitingReader && ContinuousClock.now < deadline { await Task.yield() }
+        #expect(source.hasWaitingReader)
+    }
+
     final class Calls: Sendable {
         let count = Mutex(0)
         func add() { count.withLock { $0 += 1 } }
@@ -22,7 +29,7 @@ import Testing
             var iterator = body.makeAsyncIterator()
             return try await iterator.next().map { String(buffer: $0) }
         }
-        try await Task.sleep(for: .milliseconds(20))
+        try await waitForReader(source)
         source.yield(ByteBuffer(string: "data: 3\n\n"))
         #expect(try await waiting.value == "data: 3\n\n")
         source.finish()
@@ -50,7 +57,7 @@ import Testing
             for try await chunk in body { bytes += chunk.readableBytes }
             return bytes
         }
-        try await Task.sleep(for: .milliseconds(20))
+        try await waitForReader(source)
         source.finish(throwing: Cut())
         await #expect(throws: Cut()) { _ = try await reader.value }
     }
@@ -61,7 +68,7 @@ import Testing
         let reader = Task {
             for try await _ in body {}
         }
-        try await Task.sleep(for: .milliseconds(20))
+        try await waitForReader(source)
         reader.cancel()
         await #expect(throws: CancellationError.self) { try await reader.value }
         #expect(abandoned.value == 1)

@@ -85,4 +85,68 @@ import Testing
         let states = breakers.snapshots().map { "\($0.provider)=\($0.state.rawValue)/\($0.state.gaugeValue)" }
         #expect(states == ["holysheep=open/2", "official=closed/0"])
     }
+
+    private func record(
+        _ result: CircuitResult, _ breakers: CircuitBreakers<TestClock>, _ source: String, times: Int = 1
+    ) throws {
+        for _ in 0..<times {
+            breakers.record(result, for: try #require(breakers.permit("p", source: source)))
+        }
+    }
+
+    @Test func oneSourcesFailuresOpenOnlyItsOwnCircuitOnceAnotherSourceIsSeen() throws {
+        let breakers = CircuitBreakers(clock: clock)
+        try record(.success, breakers, "key:2")
+        try record(.failure, breakers, "key:1", times: 5)
+        #expect(breakers.snapshot(of: "p").state == .closed)
+        #expect(breakers.snapshot(of: "p", source: "key:1").state == .open)
+        // The failing source is stopped; the other one is not.
+        #expect(breakers.permit("p", source: "key:1") == nil)
+        #expect(breakers.permit("p", source: "key:2") != nil)
+        #expect(breakers.allows("p", source: "key:2"))
+        #expect(!breakers.allows("p", source: "key:1"))
+    }
+
+    @Test func failuresFromTwoSourcesOpenTheProviderWithinTheThreshold() throws {
+        let breakers = CircuitBreakers(clock: clock)
+        try record(.success, breakers, "key:1")
+        try record(.success, breakers, "key:2")
+        try record(.failure, breakers, "key:1", times: 3)
+        try record(.failure, breakers, "key:2", times: 1)
+        #expect(breakers.snapshot(of: "p").state == .closed)
+        try record(.failure, breakers, "key:2", times: 1)
+        #expect(breakers.snapshot(of: "p").state == .open)
+        #expect(breakers.permit("p", source: "key:3") == nil)
+    }
+
+    @Test func aSuccessFromAnySourceResetsTheProvidersStreak() throws {
+        let breakers = CircuitBreakers(clock: clock)
+        try record(.success, breakers, "key:2")
+        try record(.failure, breakers, "key:1", times: 4)
+        try record(.failure, breakers, "key:2", times: 1)
+        #expect(breakers.snapshot(of: "p").state == .open)
+        let other = CircuitBreakers(clock: clock)
+        try record(.success, other, "key:2")
+        try record(.failure, other, "key:1", times: 4)
+        try record(.success, other, "key:2")
+        try record(.failure, other, "key:2", times: 1)
+        #expect(other.snapshot(of: "p").state == .closed)
+        #expect(other.snapshot(of: "p").consecutiveFailures == 1)
+    }
+
+    @Test func aCircuitOneSourceOpenedAloneDoesNotStopANewSource() throws {
+        let breakers = CircuitBreakers(clock: clock)
+        try record(.failure, breakers, "key:1", times: 5)
+        #expect(breakers.snapshot(of: "p").state == .open)
+        #expect(breakers.permit("p", source: "key:1") == nil)
+        // A second key arrives: it passes, and its success shows the provider is up.
+        try record(.success, breakers, "key:2")
+        #expect(breakers.snapshot(of: "p").state == .closed)
+        #expect(breakers.permit("p", source: "key:1") == nil)
+
+        let outage = CircuitBreakers(clock: clock)
+        try record(.failure, outage, "key:1", times: 5)
+        try record(.failure, outage, "key:2")
+        #expect(outage.permit("p", source: "key:3") == nil)
+    }
 }

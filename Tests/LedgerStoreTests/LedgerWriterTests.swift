@@ -43,15 +43,13 @@ import Testing
         }
     }
 
-    @Test func aCallThatFindsTheWriterIdleIsCommittedByItsCaller() async throws {
-        let temp = TemporaryLedgerPath("inline")
+    @Test func loneCallsEachCommitBeforeRecordReturns() async throws {
+        let temp = TemporaryLedgerPath("lone")
         defer { temp.remove() }
         let ledger = try LedgerDatabase(path: temp.path)
         let writer = try LedgerWriter(database: ledger, logger: Logger(label: "test"))
         try await withRunningWriter(writer) { writer in
             for _ in 0..<5 {
-                // Give the writer time to go idle, then record one call alone.
-                try await Task.sleep(for: .milliseconds(20))
                 let id = writer.reserveCallID()
                 try await writer.record(Self.event(id))
                 #expect(try self.ids(ledger).last == id)
@@ -60,9 +58,8 @@ import Testing
         #expect(try ids(ledger) == Array(1...5))
         let statistics = writer.statistics
         #expect(statistics.rows == 5)
-        // Committed on the caller's thread, without waking the writer task: at least all but the first (the writer
-        // may not have parked yet when the first arrived).
-        #expect(statistics.inlineCommits >= 4)
+        // One at a time: each call is its own transaction, none waits for a batch to fill.
+        #expect(statistics.commits == 5)
     }
 
     @Test func concurrentProducersAreGroupCommittedWithoutLoss() async throws {

@@ -24,6 +24,7 @@ package final class ClientConnection: Sendable {
     private struct State {
         var closed = false
         var onClose: (@Sendable () -> Void)?
+        var closeAfterResponse = false
     }
 
     private let state = Mutex(State())
@@ -41,35 +42,31 @@ package final class ClientConnection: Sendable {
         action?()
     }
 
-    /// Runs `body`, cancelling the current task if the connection closes before `body` returns (at once if it is
-    /// closed already). The task handle is used only while `body` runs: it is unregistered under the lock first.
-    package func cancellingOnClose<T>(_ body: () async -> T) async -> T {
-        let registered = withUnsafeCurrentTask { task -> Bool in
-            guard let task else { return false }
-            let handle = TaskHandle(task)
-            let closedAlready = state.withLock { s -> Bool in
-                if s.closed { return true }
-                s.onClose = { handle.cancel() }
-                return false
-            }
-            if closedAlready { task.cancel() }
-            return !closedAlready
-        }
-        defer {
-            if registered {
-                // Taken under the lock, so `close()` either ran the action already or never will.
-                state.withLock { $0.onClose = nil }
-            }
-        }
-        return await body()
-    }
-}
+    /// Asks for the connection to be closed once the current response has been written (a request whose body
+    /// never finished arriving: the rest of it must not be read as the next request, nor waited for).
+    package func closeAfterResponse() { state.withLock { $0.closeAfterResponse = true } }
 
-/// An `UnsafeCurrentTask` carried into the close action; only used while its task is inside `cancellingOnClose`.
-private struct TaskHandle: @unchecked Sendable {
-    let task: UnsafeCurrentTask
-    init(_ task: UnsafeCurrentTask) { self.task = task }
-    func cancel() { task.cancel() }
+    /// Whether ``closeAfterResponse()`` was asked for.
+    package var closesAfterResponse: Bool { state.withLock { $0.closeAfterResponse } }
+
+    /// Runs `body` in a task of its own, cancelled if the connection closes before `body` returns (at once if it is
+    /// closed already) or if the calling task is cancelled. The close action holds only the `Task` handle, which is
+    /// `Sendable` and may be cancelled from any thread (the connection's event loop); it is unregistered under the
+    /// lock before this returns.
+    package func cancellingOnClose<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        let task = Task { await body() }
+        let closedAlready = state.withLock { s -> Bool in
+            if s.closed { return true }
+            s.onClose = { task.cancel() }
+            return false
+        }
+        if closedAlready { task.cancel() }
+        defer {
+            // Taken under the lock, so `close()` either ran the action already or never will.
+            if !closedAlready { state.withLock { $0.onClose = nil } }
+        }
+        return await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+    }
 }
 
 /// The open connections' `ClientConnection`s, by channel, for the request handlers to find.

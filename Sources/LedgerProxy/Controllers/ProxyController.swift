@@ -61,22 +61,45 @@ package struct ProxyController: Sendable {
     /// the call is cancelled: the upstream transfer is aborted and the row recorded as cancelled. Once a streamed
     /// reply has started, a failed write to the client does the same.
     func handle(_ endpoint: OpenAIEndpoint, request: Request, context: ProxyRequestContext) async -> Response {
-        guard let connection = context.channel.flatMap(ClientConnections.connection(for:)) else {
-            return await serve(endpoint, request: request, authenticate: true)
+        guard let channel = context.channel, let connection = ClientConnections.connection(for: channel) else {
+            return await serve(endpoint, request: request, authenticate: true, connection: nil)
         }
-        return await connection.cancellingOnClose { await serve(endpoint, request: request, authenticate: true) }
+        var response = await connection.cancellingOnClose { [self] in
+            await serve(endpoint, request: request, authenticate: true, connection: connection)
+        }
+        if connection.closesAfterResponse {
+            // The request's body never finished arriving: close once the answer is out, rather than let the server
+            // wait for (or misread) the rest of it.
+            let answer = response.body
+            response.body = ResponseBody(contentLength: answer.contentLength) { writer in
+                try await answer.write(writer)
+                channel.close(promise: nil)
+            }
+        }
+        return response
     }
 
     /// Serves one request in-process, already trusted (the `batch` command: the operator's own calls, recorded
     /// without a client key and attributed by `X-Ledger-Tags`). Same routing, pool and ledger as proxied calls.
     package func handleTrusted(_ endpoint: OpenAIEndpoint, request: Request) async -> Response {
-        await serve(endpoint, request: request, authenticate: false)
+        await serve(endpoint, request: request, authenticate: false, connection: nil)
     }
 
-    private func serve(_ endpoint: OpenAIEndpoint, request: Request, authenticate: Bool) async -> Response {
+    private func serve(
+        _ endpoint: OpenAIEndpoint, request: Request, authenticate: Bool, connection: ClientConnection?
+    ) async -> Response {
+        // Fail closed: while the ledger cannot commit, a call would be paid upstream and then go unrecorded.
+        if let reason = await recorder.commitFailure() {
+            metrics.refusedUnrecordable()
+            return ProxyError.ledgerUnavailable(reason).response()
+        }
         var call = begin(endpoint: endpoint.rawValue, request: request)
         do {
-            return try await proxy(endpoint, request: request, call: &call, authenticate: authenticate)
+            return try await proxy(
+                endpoint, request: request, call: &call, authenticate: authenticate, connection: connection)
+        } catch let failure as LedgerFailure {
+            // The row could not be committed: one 503, and no second (usage-less) row for the same call.
+            return ProxyError.ledgerUnavailable(failure.reason).response()
         } catch let rejection as Rejection {
             return await reject(rejection.error, status: rejection.status, call: call)
         } catch {
@@ -87,15 +110,21 @@ package struct ProxyController: Sendable {
         }
     }
 
+    /// The ledger could not commit a call's row.
+    struct LedgerFailure: Error {
+        var reason: String
+    }
+
     /// A refusal and how it is recorded.
     struct Rejection: Error {
         var error: ProxyError
         var status: CallStatus
     }
 
-    private func proxy(_ endpoint: OpenAIEndpoint, request: Request, call: inout Call, authenticate: Bool)
-        async throws -> Response
-    {
+    private func proxy(
+        _ endpoint: OpenAIEndpoint, request: Request, call: inout Call, authenticate: Bool,
+        connection: ClientConnection?
+    ) async throws -> Response {
         // 1. Who is calling.
         if authenticate {
             guard let secret = Self.bearer(request.headers[.authorization]),
@@ -105,6 +134,9 @@ package struct ProxyController: Sendable {
             call.event.team = identity.team
         }
 
+        // The model list comes from the price book, not the upstream: it never waits on a provider or its circuit.
+        if endpoint == .models { return try await listModels(call: &call) }
+
         // 2. What they ask for.
         var body: OpenAIRequestBody? = nil
         if endpoint.method == "POST" {
@@ -112,12 +144,12 @@ package struct ProxyController: Sendable {
             if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
                 throw Rejection(error: .tooLarge(limit: limit), status: .clientError)
             }
-            var buffer = ByteBuffer()
-            for try await var part in request.body {
-                guard buffer.readableBytes + part.readableBytes <= limit else {
-                    throw Rejection(error: .tooLarge(limit: limit), status: .clientError)
-                }
-                buffer.writeBuffer(&part)
+            guard let buffer = try await Self.readBody(request.body, limit: limit, within: configuration.bodyTimeout)
+            else {
+                // Cancelled (the client left) rather than timed out: recorded as such.
+                if Task.isCancelled { throw Rejection(error: .routing(.cancelled), status: .cancelled) }
+                connection?.closeAfterResponse()
+                throw Rejection(error: .requestTimeout(configuration.bodyTimeout), status: .clientError)
             }
             let parsed: OpenAIRequestBody
             do { parsed = try OpenAIRequestBody(bytes: Array(buffer.readableBytesView)) } catch {
@@ -165,8 +197,10 @@ package struct ProxyController: Sendable {
         let upstreamStart = ContinuousClock.now
         let bytes = body.map { ByteBuffer(bytes: $0.upstreamBytes(model: call.event.model)) }
         let wantsStream = body?.stream ?? false
-        let result = await routing.run(chain: chain, priority: plan.priority, model: plan.decision.routedModel) {
-            endpointInfo, _ in
+        let source = call.event.keyID.map { "key:\($0)" } ?? ""
+        let result = await routing.run(
+            chain: chain, priority: plan.priority, model: plan.decision.routedModel, source: source
+        ) { endpointInfo, _ in
             guard let provider = providersByName[endpointInfo.name] else { throw CancellationError() }
             return try await outcome(endpoint, provider: provider, body: bytes, stream: wantsStream)
         }
@@ -200,6 +234,29 @@ package struct ProxyController: Sendable {
         }
         routing.finish(result)
         return try await relayWhole(reply, body: whole, call: &call, upstreamStart: upstreamStart)
+    }
+
+    /// The whole request body, or nil when it has not all arrived within `timeout` (the reading is then cancelled).
+    /// Throws the 413 rejection as soon as it grows past `limit`.
+    static func readBody(_ body: RequestBody, limit: Int, within timeout: Duration) async throws -> ByteBuffer? {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask {
+                var buffer = ByteBuffer()
+                for try await var part in body {
+                    guard buffer.readableBytes + part.readableBytes <= limit else {
+                        throw Rejection(error: .tooLarge(limit: limit), status: .clientError)
+                    }
+                    buffer.writeBuffer(&part)
+                }
+                return buffer
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? nil
+        }
     }
 
     /// Answers a call that routing could not complete: the provider's own error reply passed through unchanged when
@@ -403,33 +460,42 @@ package struct ProxyController: Sendable {
         call.event.usage = nil
         var response = error.response()
         do { try await record(&call) } catch {
-            return ProxyError(
-                status: .serviceUnavailable, message: "The ledger could not record this call.", type: "server_error",
-                code: "ledger_unavailable"
-            ).response()
+            return ProxyError.ledgerUnavailable((error as? LedgerFailure)?.reason ?? "\(error)").response()
         }
         addLedgerHeaders(&response.headers, call: call)
         return response
     }
 
-    /// Stamps the finish time and latency, then awaits the ledger's commit.
+    /// Stamps the finish time and latency, then awaits the ledger's commit; metrics count the call with the cost
+    /// the ledger recorded. Throws ``LedgerFailure`` when the row could not be committed.
     private func record(_ call: inout Call) async throws {
         call.event.finishedAtMicros = now()
         call.event.latencyMicros = Self.micros(ContinuousClock.now - call.start)
         let event = call.event
+        let cost: Int64?
         do {
-            try await metrics.recording { try await recorder.record(event) }
+            cost = try await metrics.recording { try await recorder.recordCosted(event) }
         } catch {
             logger.error("ledger write failed", metadata: ["ledger.call.id": "\(event.id)", "error": "\(error)"])
-            throw error
-        }
-        var cost: Int128? = nil
-        if let usage = event.usage, let model = event.model, let kind = event.providerKind,
-            let price = prices.price(model: model, kind: kind, atMicros: event.startedAtMicros)
-        {
-            cost = try? CostCalculator.cost(for: usage, price: price).picoUSD
+            metrics.commitFailed()
+            throw LedgerFailure(reason: "\(error)")
         }
         metrics.finished(event, costPicoUSD: cost)
+    }
+
+    /// `GET /v1/models`: every model priced now, plus the configured extra models, in OpenAI's list shape.
+    private func listModels(call: inout Call) async throws -> Response {
+        let ids = Set(prices.models(atMicros: call.event.startedAtMicros)).union(configuration.extraModels).sorted()
+        let entries = ids.map {
+            "{\"id\":\(JSONString.quote($0)),\"object\":\"model\",\"created\":0,\"owned_by\":\"holysheep-ledger\"}"
+        }
+        let text = "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}\n"
+        call.event.status = .ok
+        call.event.httpStatus = 200
+        try await record(&call)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        addLedgerHeaders(&headers, call: call)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     private func addLedgerHeaders(_ headers: inout HTTPFields, call: Call) {

@@ -21,8 +21,10 @@ package struct ProxyRouting: Sendable {
 
     package let configuration: RoutingConfiguration
     private let runner:
-        @Sendable (_ chain: [ProviderEndpoint], _ priority: RequestPriority, _ model: String, _ attempt: Attempt)
-            async -> ResilientCallResult<UpstreamReply>
+        @Sendable (
+            _ chain: [ProviderEndpoint], _ priority: RequestPriority, _ model: String, _ source: String,
+            _ attempt: Attempt
+        ) async -> ResilientCallResult<UpstreamReply>
     private let finisher: @Sendable (ResilientCallResult<UpstreamReply>) -> Void
     private let releaser: @Sendable (PoolLease) -> Void
     /// Every provider's circuit, for /metrics and /healthz.
@@ -40,10 +42,10 @@ package struct ProxyRouting: Sendable {
     ) where C.Duration == Duration {
         let caller = ResilientCall(configuration: configuration, clock: clock, random: random)
         self.configuration = configuration
-        self.runner = { chain, priority, model, attempt in
+        self.runner = { chain, priority, model, source, attempt in
             await caller.run(
-                chain: chain, priority: priority, model: model, holdLeaseOnSuccess: true, isolation: nil,
-                attempt: attempt)
+                chain: chain, priority: priority, model: model, holdLeaseOnSuccess: true, source: source,
+                isolation: nil, attempt: attempt)
         }
         self.finisher = { caller.finish($0) }
         self.releaser = { caller.pool?.release($0) }
@@ -51,12 +53,13 @@ package struct ProxyRouting: Sendable {
         self.poolSnapshot = { caller.pool?.snapshot() }
     }
 
-    /// Runs `attempt` along `chain` with retries, backoff, breakers, pool admission and fallback.
+    /// Runs `attempt` along `chain` with retries, backoff, breakers, pool admission and fallback; `source` (the
+    /// client key) lets the breakers keep one key's failures from stopping the others.
     /// A successful result keeps its pool slot in `lease`: hand it back with ``finish(_:)`` or a ``LeaseRelease``.
     package func run(
-        chain: [ProviderEndpoint], priority: RequestPriority, model: String, attempt: Attempt
+        chain: [ProviderEndpoint], priority: RequestPriority, model: String, source: String = "", attempt: Attempt
     ) async -> ResilientCallResult<UpstreamReply> {
-        await runner(chain, priority, model, attempt)
+        await runner(chain, priority, model, source, attempt)
     }
 
     /// Hands back the pool slot a successful result kept (harmless without one).

@@ -48,6 +48,9 @@ package struct UpstreamBody: AsyncSequence, Sendable {
 
         /// Ends the body, with an error when the transfer failed part-way. Later calls do nothing.
         package func finish(throwing error: (any Error)? = nil) { storage.finish(error) }
+
+        /// True while a reader is suspended waiting for bytes (for tests to wait on).
+        package var hasWaitingReader: Bool { storage.hasWaitingReader }
     }
 
     /// The reader's token: its deinit means nobody can read the rest.
@@ -93,6 +96,8 @@ package struct UpstreamBody: AsyncSequence, Sendable {
         private let onAbandoned: @Sendable () -> Void
 
         init(onAbandoned: @escaping @Sendable () -> Void) { self.onAbandoned = onAbandoned }
+
+        var hasWaitingReader: Bool { state.withLock { $0.waiter != nil } }
 
         func yield(_ bytes: ByteBuffer) -> Bool {
             let resume = state.withLock { s -> (UnsafeContinuation<ByteBuffer?, any Error>, ByteBuffer)? in
