@@ -1,4 +1,4 @@
-package import LedgerCore
+import LedgerCore
 package import LedgerRouting
 package import Metrics
 import Synchronization

@@ -283,7 +283,9 @@ import Testing
                 _ = try await response.collectBody(upTo: 1 << 20)
             }
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await send(Self.chat(fault: "delay_ms=300", extra: #","user":"first""#)) }
+                // The first call holds the only slot long enough for the other three to queue behind it even on a
+                // loaded machine (the test waits on the queue itself, not on this delay).
+                group.addTask { try await send(Self.chat(fault: "delay_ms=3000", extra: #","user":"first""#)) }
                 #expect(await Self.eventually { h.routing.poolSnapshot()?.inFlight == 1 })
                 for (index, priority) in ["1", "5", "3"].enumerated() {
                     group.addTask { try await send(Self.chat(extra: #","user":"p\#(priority)""#), priority: priority) }

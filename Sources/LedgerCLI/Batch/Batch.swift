@@ -156,9 +156,17 @@ final class CapturingRecorder: UsageRecorder {
     func reserveCallID() -> Int64 { writer.reserveCallID() }
 
     func record(_ event: UsageEvent) async throws {
-        try await writer.record(event)
-        recorded.withLock { $0[event.id] = event }
+        _ = try await recordCosted(event)
     }
+
+    /// The writer's own cost and failure state, so batch lines fail closed exactly as proxied calls do.
+    func recordCosted(_ event: UsageEvent) async throws -> Int64? {
+        let cost = try await writer.recordCosted(event)
+        recorded.withLock { $0[event.id] = event }
+        return cost
+    }
+
+    func commitFailure() async -> String? { await writer.commitFailure() }
 
     /// The row recorded under `id`, removed from memory.
     func take(_ id: Int64) -> UsageEvent? { recorded.withLock { $0.removeValue(forKey: id) } }

@@ -1,5 +1,5 @@
 package import Hummingbird
-package import NIOCore
+import NIOCore
 import Synchronization
 
 /// The proxy's request context: Hummingbird's core context plus the client's connection, so that a call still
