@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Already in the graph through Hummingbird; named for NIOCore's ChannelHandler (client disconnects).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The zip container of the reports' .xlsx workbooks.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // Values only, no I/O.
@@ -86,6 +88,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The SQLite C API, for the export's and percentile scans' per-column reads (no per-row Strings).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings,
             plugins: ["EmbedSQLPlugin"]

@@ -15,7 +15,9 @@ package enum HTMLRenderer {
         package func hash(into hasher: inout Hasher) { hasher.combine(svg) }
     }
 
-    package static func render(_ table: ReportTable, charts: [Chart] = []) -> String {
+    /// The page: title, headline tiles, notes, charts, the table, then one more table per `more` (another
+    /// grouping of the same period) under its own heading.
+    package static func render(_ table: ReportTable, charts: [Chart] = [], more: [ReportTable] = []) -> String {
         var out = """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
@@ -24,6 +26,7 @@ package enum HTMLRenderer {
             @page { size: A4 landscape; margin: 12mm; }
             body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #1d2330; margin: 16px; font-size: 11px; }
             h1 { font-size: 18px; margin: 0 0 6px; }
+            h2 { font-size: 14px; margin: 18px 0 6px; page-break-after: avoid; }
             ul.notes { margin: 0 0 12px; padding-left: 18px; color: #4a5468; }
             .charts { display: flex; flex-wrap: wrap; gap: 16px; margin-bottom: 14px; }
             figure { margin: 0; border: 1px solid #d9dde6; border-radius: 6px; padding: 8px; page-break-inside: avoid; }
@@ -34,21 +37,37 @@ package enum HTMLRenderer {
             td.n { text-align: right; font-variant-numeric: tabular-nums; }
             tr.total td { font-weight: bold; border-top: 2px solid #1d2330; }
             tr { page-break-inside: avoid; }
-            .exact { color: #4a5468; margin-top: 10px; }
+            .exact { color: #4a5468; margin-top: 10px; overflow-wrap: anywhere; }
+            .tiles { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0 14px; }
+            .tile { border: 1px solid #d9dde6; border-radius: 6px; padding: 8px 12px; min-width: 130px; page-break-inside: avoid; }
+            .tile .k { color: #4a5468; font-size: 10px; }
+            .tile .v { font-size: 18px; font-weight: bold; font-variant-numeric: tabular-nums; }
+            .tile .c { color: #4a5468; font-size: 10px; }
+            .wide { overflow-x: auto; }
             @media print { body { margin: 0; } }
             </style></head><body>
 
             """
-        out += "<h1>\(escape(table.title))</h1>\n<ul class=\"notes\">\n"
+        out += "<h1>\(escape(table.title))</h1>\n"
+        if let headline = table.headline { out += tiles(headline) }
+        out += "<ul class=\"notes\">\n"
         for note in table.notes { out += "<li>\(escape(note))</li>\n" }
         out += "</ul>\n"
         if !charts.isEmpty {
             out += "<div class=\"charts\">\n" + charts.map(\.svg).joined(separator: "\n") + "\n</div>\n"
         }
-        out += "<table>\n<thead><tr>"
-        // Headers may wrap at their underscores (<wbr>), so 17 columns fit an A4 landscape page.
+        out += tableHTML(table)
+        for extra in more {
+            out += "<h2>\(escape(extra.title))</h2>\n" + tableHTML(extra)
+        }
+        return out + "</body></html>\n"
+    }
+
+    /// One report table (and its exact figures) as HTML.
+    static func tableHTML(_ table: ReportTable) -> String {
+        var out = "<div class=\"wide\"><table>\n<thead><tr>"
         for column in table.columns {
-            out += "<th>" + escape(column.name).split(separator: "_").joined(separator: "_<wbr>") + "</th>"
+            out += "<th title=\"\(escape(column.name))\">" + escape(column.label) + "</th>"
         }
         out += "</tr></thead>\n<tbody>\n"
         func row(_ cells: [ReportTable.Cell], total: Bool) -> String {
@@ -61,13 +80,25 @@ package enum HTMLRenderer {
         }
         for cells in table.rows { out += row(cells, total: false) }
         for cells in table.footer { out += row(cells, total: true) }
-        out += "</tbody></table>\n"
+        out += "</tbody></table></div>\n"
         if !table.exact.isEmpty {
             out +=
                 "<p class=\"exact\">Exact (unrounded): "
                 + table.exact.map { "\(escape($0.key)) = \(escape($0.value))" }.joined(separator: "; ") + "</p>\n"
         }
-        return out + "</body></html>\n"
+        return out
+    }
+
+    /// The headline as tiles: the figure large, the previous period and the change under it.
+    static func tiles(_ headline: Headline) -> String {
+        var out = "<div class=\"tiles\">\n"
+        for f in headline.figures {
+            out +=
+                "<div class=\"tile\" data-key=\"\(escape(f.key))\"><div class=\"k\">\(escape(f.label))</div>"
+                + "<div class=\"v\">\(escape(f.value.human))</div><div class=\"c\">"
+                + "\(escape(f.changeText)) vs \(escape(headline.previousPeriod))</div></div>\n"
+        }
+        return out + "</div>\n"
     }
 
     /// `&`, `<`, `>`, quotes escaped for text and attribute values.
