@@ -45,9 +45,8 @@ package struct ProviderBill: Sendable, Hashable {
     package static let csvHeader = "date,model,input_tokens,cached_input_tokens,output_tokens,cost_usd"
 
     static func parseCSV(_ text: String) throws(ReportError) -> [Line] {
-        var rows = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> Substring in
-            line.hasSuffix("\r") ? line.dropLast() : line
-        }
+        // "\r\n" is one Character in Swift: split on either line end.
+        var rows = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         while let last = rows.last, last.isEmpty { rows.removeLast() }
         guard let header = rows.first else { throw .invalidBill("the bill is empty") }
         guard header == csvHeader else {

@@ -24,6 +24,8 @@ package struct Reconciliation: Sendable {
         package var ledger: Side?
         /// Why the line is discrepant; empty when it agrees.
         package var reasons: [String]
+        /// What the reader should know that is no discrepancy (ledger calls without usage or price).
+        package var notes: [String] = []
         package var isDiscrepant: Bool { !reasons.isEmpty }
     }
 
@@ -77,7 +79,12 @@ package struct Reconciliation: Sendable {
             }
             var reasons: [String] = []
             switch (b, l) {
-            case (nil, _): reasons.append("not on the bill")
+            case (nil, let l?):
+                // Ledger calls that used nothing and cost nothing (failed before any usage) need no bill line.
+                if l.inputTokens != 0 || l.outputTokens != 0 || (l.cost ?? .zero) != .zero {
+                    reasons.append("not on the bill")
+                }
+            case (nil, nil): break
             case (_, nil): reasons.append("no call in the ledger")
             case (let b?, let l?):
                 func compare(_ name: String, _ x: Int64?, _ y: Int64?) {
@@ -93,10 +100,11 @@ package struct Reconciliation: Sendable {
                     }
                 }
             }
+            var notes: [String] = []
             if let f = ledger[key], f.unpricedCalls + f.noUsageCalls > 0 {
-                reasons.append("\(f.unpricedCalls + f.noUsageCalls) ledger calls without a price or usage")
+                notes.append("\(f.unpricedCalls + f.noUsageCalls) ledger call(s) without a price or usage")
             }
-            return Line(day: key.day, model: key.model, bill: b, ledger: l, reasons: reasons)
+            return Line(day: key.day, model: key.model, bill: b, ledger: l, reasons: reasons, notes: notes)
         }
         return Reconciliation(month: month, provider: provider, tolerance: tolerance, lines: lines)
     }
@@ -125,7 +133,10 @@ package struct Reconciliation: Sendable {
         }
         let rows = lines.map { line -> [ReportTable.Cell] in
             [.text(line.day), .text(line.model)] + cells(line.bill, line.ledger)
-                + [.text(line.isDiscrepant ? "DISCREPANT: " + line.reasons.joined(separator: "; ") : "ok")]
+                + [
+                    .text(line.isDiscrepant ? "DISCREPANT" : "ok"),
+                    .text((line.reasons + line.notes).joined(separator: "; ")),
+                ]
         }
         func sum(_ side: (Line) -> Side?) -> Side {
             var s = Side(inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, cost: .zero)
@@ -140,8 +151,8 @@ package struct Reconciliation: Sendable {
         }
         let bad = discrepancies.count
         let total: [ReportTable.Cell] =
-            [.text("TOTAL"), .text("")] + cells(sum(\.bill), sum(\.ledger))
-            + [.text(bad == 0 ? "ok" : "\(bad) discrepant")]
+            [.text("TOTAL"), .empty] + cells(sum(\.bill), sum(\.ledger))
+            + [.text(bad == 0 ? "ok" : "\(bad) DISCREPANT"), .empty]
         let columns: [ReportTable.Column] = [
             .init("date", label: "Day", numeric: false),
             .init("model", label: "Model", numeric: false, essential: true),
@@ -150,7 +161,7 @@ package struct Reconciliation: Sendable {
             .init("input_tokens_diff", label: "Input tokens diff", essential: true),
             .init("bill_cached_input_tokens", label: "Bill cached tokens"),
             .init("ledger_cached_input_tokens", label: "Ledger cached tokens"),
-            .init("cached_input_tokens_diff", label: "Cached tokens diff", essential: true),
+            .init("cached_input_tokens_diff", label: "Cached tokens diff"),
             .init("bill_output_tokens", label: "Bill output tokens"),
             .init("ledger_output_tokens", label: "Ledger output tokens"),
             .init("output_tokens_diff", label: "Output tokens diff", essential: true),
@@ -158,6 +169,7 @@ package struct Reconciliation: Sendable {
             .init("ledger_cost_usd", label: "Ledger paid (USD)", essential: true),
             .init("cost_diff_usd", label: "Diff (USD)", essential: true),
             .init("status", label: "Status", numeric: false, essential: true),
+            .init("reasons", label: "Why", numeric: false),
         ]
         return ReportTable(
             title: "Reconciliation \(month)\(provider.map { ", provider \($0)" } ?? ""): bill vs ledger",
