@@ -106,3 +106,34 @@ import Testing
         #expect(ReportPeriod(month: try BillingMonth(year: 2026, month: 1)).previous.shortLabel == "2025-12")
     }
 }
+
+@Suite struct ChartTicksTests {
+    /// (largest value in cents, expected step in cents, expected steps)
+    @Test(arguments: [
+        (Int128(0), Int128(1), 1), (1, 1, 1), (3, 1, 3), (5, 1, 5), (6, 2, 3), (11, 5, 3), (271, 100, 3),
+        (1686, 500, 4), (2001, 500, 5), (2501, 1000, 3), (99_999, 20_000, 5), (100_001, 50_000, 3),
+    ])
+    func ticksAreNiceNumbersAtTheScaleOfTheData(max: Int128, step: Int128, count: Int) {
+        let t = HTMLRenderer.Ticks(maxValue: max)
+        #expect(t.step == step && t.count == count)
+        #expect(t.top >= max && t.count <= 5)
+    }
+
+    @Test func labelsNeverRepeatAndDropCentsAtWholeSteps() {
+        let small = HTMLRenderer.Ticks(maxValue: 3)
+        let labels = (0...small.count).map { small.label(small.step * Int128($0)) }
+        #expect(labels == ["0.00", "0.01", "0.02", "0.03"])
+        let large = HTMLRenderer.Ticks(maxValue: 1_686)
+        #expect((0...large.count).map { large.label(large.step * Int128($0)) } == ["0", "5", "10", "15", "20"])
+        let huge = HTMLRenderer.Ticks(maxValue: 250_000_00)
+        #expect(huge.label(huge.top) == "250,000")
+    }
+
+    @Test func chartsShowFullModelNames() {
+        let name = "claude-sonnet-4-5-20250929-extended"
+        let svg = HTMLRenderer.render(
+            ReportTable(title: "t", notes: [], columns: [.init("model", numeric: false)], rows: [], footer: []),
+            charts: [.pairedBars(title: "c", labels: [name], first: ("a", [5]), second: ("b", [3]))])
+        #expect(svg.contains(">\(name)</text>"))
+    }
+}
