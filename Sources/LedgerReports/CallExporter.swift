@@ -1,6 +1,6 @@
 import GRDB
 import GRDBSQLite
-package import LedgerCore
+import LedgerCore
 package import LedgerStore
 
 /// Streams the raw `call` rows of a period as CSV or JSON Lines, in constant memory (reports/export_calls.sql).

@@ -1,5 +1,5 @@
 import GRDB
-package import LedgerCore
+import LedgerCore
 package import LedgerStore
 
 /// Exchange rates in the `rate` table: units of a currency per 1 USD, effective from a UTC day.

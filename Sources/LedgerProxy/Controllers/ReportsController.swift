@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-package import Hummingbird
+import Hummingbird
 import LedgerCore
 
 /// What `GET /reports` needs from outside the proxy: the CLI passes closures built on LedgerReports, so the proxy
