@@ -80,6 +80,8 @@ def test_reconcile_agrees_with_an_exact_bill_and_names_each_discrepancy(tmp_path
     assert broken.returncode != 0
     assert "line 3: input_tokens 'ten'" in broken.stderr and len(broken.stderr.strip().splitlines()) == 1
     assert broken.stdout == ""
+    missing = run("reconcile", "--db", db, "--bill", str(tmp_path / "none.csv"), "--month", "2026-11", check=False)
+    assert missing.returncode != 0 and missing.stderr.strip() == f"Error: cannot read the bill {tmp_path / 'none.csv'}"
 
 
 def test_close_freezes_a_month_and_late_calls_become_adjustments(tmp_path):

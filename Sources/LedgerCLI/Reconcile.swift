@@ -58,7 +58,7 @@ struct Reconcile: AsyncParsableCommand {
     func run() async throws {
         let bytes: [UInt8]
         do { bytes = Array(try Data(contentsOf: URL(fileURLWithPath: bill))) } catch {
-            throw ValidationError("cannot read the bill \(bill): \(error.localizedDescription)")
+            throw BillFileError(path: bill)
         }
         let parsed = try ProviderBill(bytes: bytes)
         let database = try ledger.open()
@@ -79,4 +79,10 @@ struct Reconcile: AsyncParsableCommand {
             throw ExitCode(1)
         }
     }
+}
+
+/// A bill file that cannot be read.
+struct BillFileError: Error, CustomStringConvertible {
+    var path: String
+    var description: String { "cannot read the bill \(path)" }
 }
