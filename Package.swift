@@ -28,6 +28,8 @@ let package = Package(
         // ChannelHandler for client disconnects, HTTPTypes for fields and statuses).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The zip container of the reports' .xlsx workbooks.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // Values only, no I/O.
@@ -89,6 +91,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The SQLite C API, for the export's and percentile scans' per-column reads (no per-row Strings).
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             swiftSettings: swiftSettings,
             plugins: ["EmbedSQLPlugin"]

@@ -31,19 +31,23 @@ def test_html_report_is_self_contained_and_renders(tmp_path):
                    check=True, capture_output=True)
     text = html.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>")
-    assert text.count("<svg") == 2  # official vs paid per model; daily spend
+    assert text.count("<svg") == 3  # official vs paid per model; daily spend; 12-month trend
+    assert 'class="tiles"' in text and "Paid (USD)" in text  # the headline
+    assert "claude-sonnet-4.5</text>" in text  # full model names under the bars
     assert "@page { size: A4" in text
     assert "<script" not in text and "http://x" not in text.replace("&quot;http://x&quot;", "")
     assert "<link" not in text and "src=" not in text
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     assert chromium, "chromium must be installed: scripts/setup.sh installs it"
-    png = tmp_path / "november.png"
-    subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--screenshot={png}", "--window-size=1400,1000",
-         html.as_uri()],
-        check=True, capture_output=True, timeout=120)
-    width, height, distinct = png_pixels(png)
-    assert (width, height) == (1400, 1000)
-    assert distinct > 16  # a blank page decodes to one or two byte values
+    for size in ((1400, 1000), (390, 844)):  # desktop and phone width
+        png = tmp_path / f"november-{size[0]}.png"
+        subprocess.run(
+            [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             f"--user-data-dir={tmp_path / 'chromium-profile'}", f"--screenshot={png}",
+             f"--window-size={size[0]},{size[1]}", html.as_uri()],
+            check=True, capture_output=True, timeout=120)
+        width, height, distinct = png_pixels(png)
+        assert (width, height) == size
+        assert distinct > 16  # a blank page decodes to one or two byte values
+

@@ -41,9 +41,13 @@ struct KeysCreate: AsyncParsableCommand {
     @Option(help: "The team its calls are attributed to.")
     var team: String?
 
+    @Flag(help: "An admin key: may also read reports from `serve` (GET /reports); client keys get 403 there.")
+    var admin = false
+
     func run() async throws {
-        let (key, secret) = try KeyStore(database: ledger.open()).create(name: name, team: team, nowMicros: nowMicros())
-        let teamText = key.team.map { " (team \($0))" } ?? ""
+        let (key, secret) = try KeyStore(database: ledger.open()).create(
+            name: name, team: team, nowMicros: nowMicros(), admin: admin)
+        let teamText = (key.team.map { " (team \($0))" } ?? "") + (key.isAdmin ? " (admin)" : "")
         FileHandle.standardError.write(
             Data(
                 "created key \(key.id) for \(key.name)\(teamText); store this secret now, it is not shown again:\n".utf8

@@ -8,6 +8,12 @@ struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Cost report: official list price vs what HolySheep cost, per model, team, key, day or tag.",
         discussion: """
+            Every report starts with a headline: paid, official, saved, saved %, calls and failure rate, with \
+            the change against the previous period of the same length (the previous month, year or as many days).
+
+            The table, Markdown and HTML use headers for people ("Paid (USD)") and thousands separators; CSV and \
+            JSON keep the stable machine column names below (an interface).
+
             One row per group: calls, failed calls, calls without usage or without a price, input / cached / \
             output tokens, cost at official prices, cost paid, savings, savings %, ROI %, average and exact p95 \
             latency, fallbacks; then a TOTAL row.
@@ -44,11 +50,23 @@ struct Report: AsyncParsableCommand {
     var to: String?
 
     @Option(
-        help: ArgumentHelp("Rows per model, provider, team, key, day or tag:NAME.", valueName: "grouping"),
-        transform: { text in try ReportGrouping(parsing: text) })
-    var by: ReportGrouping?
+        help: ArgumentHelp(
+            "Rows per model, provider, team, key, day or tag:NAME; for html and xlsx a comma-separated list "
+                + "gives a table (sheet) per grouping.",
+            valueName: "grouping"))
+    var by: String?
 
-    @Option(help: "table, csv, json, markdown or html (default: from --output's extension, else table).")
+    /// `--by` parsed: one or more groupings.
+    var groupings: [ReportGrouping]? {
+        get throws {
+            guard let by else { return nil }
+            return try by.split(separator: ",", omittingEmptySubsequences: false).map {
+                try ReportGrouping(parsing: String($0))
+            }
+        }
+    }
+
+    @Option(help: "table, csv, json, markdown, html or xlsx (default: from --output's extension, else table).")
     var format: ReportFormat?
 
     @Option(
@@ -63,6 +81,19 @@ struct Report: AsyncParsableCommand {
             valueName: "code"))
     var currency: String = "USD"
 
+    @Option(
+        help: ArgumentHelp(
+            "Columns of the table, Markdown and HTML: all, or a comma-separated list of CSV column names "
+                + "(default: the terminal table shows calls, input and output tokens, official, paid, saved, "
+                + "saved % and p95 latency; the other formats all). CSV and JSON always carry every column.",
+            valueName: "all|name,name"))
+    var columns: String?
+
+    @Flag(
+        name: .customLong("as-recorded"),
+        help: "For a closed month: what the rows say now, with the closed TOTAL and the difference.")
+    var asRecorded = false
+
     @Flag(help: "Start CSV with a UTF-8 byte-order mark (for Excel).")
     var bom = false
 
@@ -70,6 +101,15 @@ struct Report: AsyncParsableCommand {
         let chosen = [month != nil, year != nil, from != nil || to != nil].filter { $0 }.count
         guard chosen <= 1 else { throw ValidationError("give one of --month, --year or --from/--to") }
         guard (from == nil) == (to == nil) else { throw ValidationError("--from and --to go together") }
+        if asRecorded, year != nil || from != nil {
+            throw ValidationError("--as-recorded applies to --month (closes are per month)")
+        }
+        let chosenFormat = format ?? output.flatMap(ReportFormat.init(fileName:)) ?? .table
+        do {
+            if let groupings = try groupings, groupings.count > 1, ![.html, .xlsx].contains(chosenFormat) {
+                throw ValidationError("several --by groupings need --format html or xlsx (a table or sheet each)")
+            }
+        } catch let error as ReportError { throw ValidationError(error.description) }
         if year != nil, by != nil { throw ValidationError("--by does not apply to --year (rows are months)") }
         if let year, !(1970...9999).contains(year) { throw ValidationError("--year \(year) is out of range") }
         do { _ = try RateBook.currency(parsing: currency) } catch { throw ValidationError(error.description) }
@@ -77,28 +117,15 @@ struct Report: AsyncParsableCommand {
 
     func run() async throws {
         let database = try ledger.open()
-        let now = ReportOutput.nowMicros()
         let format = format ?? output.flatMap(ReportFormat.init(fileName:)) ?? .table
-        let rates = RateBook(database: database)
-        let table: ReportTable
-        var charts: [HTMLRenderer.Chart] = []
-        if let year {
-            let conversion = try rates.conversion(currency: currency, period: ReportPeriod(year: year))
-            let report = try AnnualReport.make(year: year, nowMicros: now, database: database)
-            table = report.table(currency: conversion)
-            if format == .html { charts = CostCharts.annual(report, currency: conversion) }
-        } else {
-            let period =
-                if let from, let to { try ReportPeriod(from: from, to: to) } else {
-                    ReportPeriod(month: month ?? BillingMonth(containing: now))
-                }
-            let conversion = try rates.conversion(currency: currency, period: period)
-            table = try MonthlyCostReport.make(period: period, grouping: by ?? .model, database: database)
-                .table(currency: conversion)
-            if format == .html {
-                charts = try CostCharts.make(period: period, currency: conversion, database: database)
+        let span: ReportRequest.Span =
+            if let year { .year(year) } else if let from, let to { .range(try ReportPeriod(from: from, to: to)) } else {
+                .month(month ?? BillingMonth(containing: ReportOutput.nowMicros()))
             }
-        }
-        try ReportOutput.write(format.render(table, charts: charts, bom: bom), to: output)
+        var request = ReportRequest(
+            span: span, grouping: try groupings?.first, format: format, currency: currency,
+            columns: columns.map(ColumnSelection.init(parsing:)), bom: bom, asRecorded: asRecorded)
+        request.moreGroupings = Array((try groupings ?? []).dropFirst())
+        try ReportOutput.write(request.render(database: database, nowMicros: ReportOutput.nowMicros()), to: output)
     }
 }

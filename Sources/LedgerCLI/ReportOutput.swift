@@ -7,13 +7,15 @@ extension ReportFormat: ExpressibleByArgument {}
 
 /// Where report text goes: a file written atomically (temp file + rename), or stdout.
 enum ReportOutput {
-    static func write(_ text: String, to path: String?) throws {
+    static func write(_ text: String, to path: String?) throws { try write(Array(text.utf8), to: path) }
+
+    static func write(_ bytes: [UInt8], to path: String?) throws {
         guard let path else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            FileHandle.standardOutput.write(Data(bytes))
             return
         }
         // .atomic writes a temporary file beside the target and renames it over the target.
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
     /// Now, in microseconds since the epoch (UTC): the CLI's one clock. `HOLYSHEEP_LEDGER_NOW` (an ISO timestamp

@@ -37,6 +37,6 @@ struct Roi: AsyncParsableCommand {
         let roi = try RoiCalculator(
             tokens: tokens, mix: mix, inputShare: inputShare, prices: book, knownModels: Array(book.models),
             atMicros: ReportOutput.nowMicros())
-        try ReportOutput.write(format.render(roi.table), to: nil)
+        try ReportOutput.write(format.bytes(roi.table, sheetName: "ROI"), to: nil)
     }
 }

@@ -56,7 +56,7 @@ struct Serve: AsyncParsableCommand {
             metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             exposition: PrometheusExposition(registry: registry),
             ledgerHealth: LedgerProbe(writer: writer),
-            services: [writer], logger: logger)
+            reports: ServeReports.endpoint(database: database), services: [writer], logger: logger)
         var group = ServiceGroupConfiguration(
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.drainTimeout

@@ -31,6 +31,7 @@ package protocol LedgerHealthCheck: Sendable {
 ///   - ledgerHealth: checked by `/healthz` (unchecked when nil).
 ///   - routing: retries, breakers, pool and fallback shared by every request (default: built from
 ///     `configuration.routing` on the continuous clock; tests pass a test clock).
+///   - reports: serves `GET /reports` behind admin keys (not served when nil).
 ///   - services: run before the server starts and stopped after it (the ledger writer: it drains last).
 ///   - now: wall-clock microseconds since 1970, injected for tests.
 package func buildApplication(
@@ -43,6 +44,7 @@ package func buildApplication(
     exposition: (any MetricsExposition)? = nil,
     ledgerHealth: (any LedgerHealthCheck)? = nil,
     routing: ProxyRouting? = nil,
+    reports: ReportsEndpoint? = nil,
     services: [any Service] = [],
     logger: Logger,
     now: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) }
@@ -76,6 +78,7 @@ package func buildApplication(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: exposition?.render() ?? "")))
     }
+    if let reports { ReportsController(endpoint: reports).register(on: router) }
     return Application(
         router: router,
         // One watcher per client connection: a call waiting for its upstream is cancelled when its client leaves.

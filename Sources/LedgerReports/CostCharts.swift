@@ -1,8 +1,11 @@
+import GRDB
 import LedgerCore
 package import LedgerStore
 
 /// The HTML report's charts: official vs paid per model, and paid per day across the period.
 package enum CostCharts {
+    /// The month and range report's charts: official vs paid per model, paid per day, and the 12 months up to
+    /// the period's last month (paid vs official).
     package static func make(period: ReportPeriod, currency: CurrencyConversion, database: LedgerDatabase) throws
         -> [HTMLRenderer.Chart]
     {
@@ -27,7 +30,35 @@ package enum CostCharts {
             .bars(
                 title: "Daily spend, paid (\(currency.code))", labels: labels, name: "paid per day",
                 values: labels.map { spend[$0] ?? 0 }),
+            try trend(
+                endingWith: BillingMonth(containing: period.toMicros - 1), currency: currency, database: database),
         ]
+    }
+
+    /// Paid vs official for the 12 calendar months ending with `last` (months without calls show 0).
+    static func trend(endingWith last: BillingMonth, currency: CurrencyConversion, database: LedgerDatabase) throws
+        -> HTMLRenderer.Chart
+    {
+        var months = [last]
+        while months.count < 12, months[0].year > 1970 || months[0].month > 1 {
+            months.insert(BillingMonth(containing: months[0].startMicros - 1), at: 0)
+        }
+        let fromDay = months[0].startMicros / UTCDate.microsPerDay
+        let toDay = last.endMicros / UTCDate.microsPerDay
+        var byMonth: [Int: CostFigures] = [:]
+        try database.writer.read { db in
+            let rows = try GRDB.Row.fetchCursor(
+                db, sql: try ReportQueries.sql("cost_by_month"), arguments: ["from_day": fromDay, "to_day": toDay])
+            while let row = try rows.next() {
+                let code: Int = row[0]
+                byMonth[code, default: CostFigures()] =
+                    byMonth[code, default: CostFigures()] + (try RollupRow(row).figures())
+            }
+        }
+        return .pairedBars(
+            title: "12-month trend: official vs paid (\(currency.code))", labels: months.map(\.description),
+            first: ("official", months.map { currency.cents(byMonth[$0.code]?.official ?? .zero) }),
+            second: ("paid", months.map { currency.cents(byMonth[$0.code]?.paid ?? .zero) }))
     }
 }
 

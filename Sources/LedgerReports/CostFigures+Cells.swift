@@ -5,14 +5,23 @@ package enum CostColumns {
     /// The columns after the first (group / month) column, in CSV order.
     static func columns(_ currency: CurrencyConversion, latencyP95: Bool) -> [ReportTable.Column] {
         let u = currency.unit
+        let code = currency.code
         var c: [ReportTable.Column] = [
-            .init("calls"), .init("failed_calls"), .init("no_usage_calls"), .init("unpriced_calls"),
-            .init("input_tokens"), .init("cached_input_tokens"), .init("output_tokens"), .init("unpriced_tokens"),
-            .init("cost_official_\(u)"), .init("cost_paid_\(u)"), .init("savings_\(u)"), .init("savings_pct"),
-            .init("roi_pct"), .init("avg_latency_ms"),
+            .init("calls", label: "Calls", essential: true), .init("failed_calls", label: "Failed calls"),
+            .init("no_usage_calls", label: "Calls without usage"),
+            .init("unpriced_calls", label: "Unpriced calls"),
+            .init("input_tokens", label: "Input tokens", essential: true),
+            .init("cached_input_tokens", label: "Cached input tokens"),
+            .init("output_tokens", label: "Output tokens", essential: true),
+            .init("unpriced_tokens", label: "Unpriced tokens"),
+            .init("cost_official_\(u)", label: "Official (\(code))", essential: true),
+            .init("cost_paid_\(u)", label: "Paid (\(code))", essential: true),
+            .init("savings_\(u)", label: "Saved (\(code))", essential: true),
+            .init("savings_pct", label: "Saved %", essential: true), .init("roi_pct", label: "ROI %"),
+            .init("avg_latency_ms", label: "Avg latency (ms)"),
         ]
-        if latencyP95 { c.append(.init("p95_latency_ms")) }
-        c.append(.init("fallback_calls"))
+        if latencyP95 { c.append(.init("p95_latency_ms", label: "p95 latency (ms)", essential: true)) }
+        c.append(.init("fallback_calls", label: "Fallback calls"))
         return c
     }
 
@@ -120,7 +129,8 @@ extension MonthlyCostReport {
         return ReportTable(
             title: "HolySheep ledger cost report \(period.label), by \(grouping), \(currency.code)",
             notes: notes,
-            columns: [.init(grouping.columnName, numeric: false)] + CostColumns.columns(currency, latencyP95: true),
+            columns: [.init(grouping.columnName, label: grouping.label, numeric: false)]
+                + CostColumns.columns(currency, latencyP95: true),
             rows: rows, footer: [total], exact: CostColumns.exact(self.total, prefix: "total_"))
     }
 }
@@ -158,7 +168,8 @@ extension AnnualReport {
         if let rate = currency.note { notes.append(rate) }
         return ReportTable(
             title: "HolySheep ledger annual report \(year), \(currency.code)", notes: notes,
-            columns: [.init("month", numeric: false)] + CostColumns.columns(currency, latencyP95: false),
+            columns: [.init("month", label: "Month", numeric: false)]
+                + CostColumns.columns(currency, latencyP95: false),
             rows: rows, footer: footer, exact: CostColumns.exact(total, prefix: "total_"))
     }
 }
@@ -189,6 +200,7 @@ extension RoiCalculator {
         notes.append("each figure rounded once, half-even")
         return ReportTable(
             title: "HolySheep migration ROI", notes: notes,
-            columns: [.init("metric", numeric: false), .init("value")], rows: rows, footer: [])
+            columns: [.init("metric", label: "Metric", numeric: false), .init("value", label: "Value")], rows: rows,
+            footer: [])
     }
 }

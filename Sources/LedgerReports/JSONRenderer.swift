@@ -1,6 +1,7 @@
 import LedgerCore
 
-/// JSON: `{"title","notes","columns","rows":[{column: value}],"footer":[...],"exact":{...}}`.
+/// JSON: `{"title","headline","notes","columns","rows":[{column: value}],"footer":[...],"exact":{...}}`; keys are
+/// the stable machine column names (the CSV header), never the human labels.
 /// Numbers are exact JSON number literals ("193.40"), never floating-point conversions.
 package enum JSONRenderer {
     package static func render(_ table: ReportTable) -> String {
@@ -11,6 +12,14 @@ package enum JSONRenderer {
         }
         var out = "{\n"
         out += "  \"title\": " + string(table.title) + ",\n"
+        if let h = table.headline {
+            out += "  \"headline\": {\"period\": " + string(h.period) + ", \"previous_period\": "
+                + string(h.previousPeriod) + ", \"figures\": {"
+                + h.figures.map { f in
+                    string(f.key) + ": {\"value\": " + value(f.value) + ", \"previous\": " + value(f.previous)
+                        + ", \"change\": " + value(f.change) + ", \"change_pct\": " + value(f.changePct) + "}"
+                }.joined(separator: ", ") + "}},\n"
+        }
         out += "  \"notes\": [" + table.notes.map(string).joined(separator: ", ") + "],\n"
         out += "  \"columns\": [" + table.columns.map { string($0.name) }.joined(separator: ", ") + "],\n"
         func array(_ rows: [[ReportTable.Cell]]) -> String {

@@ -12,12 +12,14 @@ enum LatencyPercentile {
     /// For one whole month grouped by model it reads only the slowest 5% of each model from the index
     /// call_by_month_model_latency (latency_top_by_model.sql); otherwise it reads the period's latencies
     /// (latency_by_group.sql). Both are exact.
-    static func p95(period: ReportPeriod, grouping: ReportGrouping, groupCounts: [(String, Int64)], db: Database)
-        throws -> (groups: [String: Int64], total: Int64?)
-    {
+    /// `maxCallID`: only calls with an id up to it (a closed month's calls as recorded at the close).
+    static func p95(
+        period: ReportPeriod, grouping: ReportGrouping, groupCounts: [(String, Int64)], db: Database,
+        maxCallID: Int64? = nil
+    ) throws -> (groups: [String: Int64], total: Int64?) {
         let n = groupCounts.reduce(Int64(0)) { $0 + $1.1 }
         guard n > 0 else { return ([:], nil) }
-        if grouping == .model, let month = period.wholeMonth {
+        if grouping == .model, maxCallID == nil, let month = period.wholeMonth {
             // The m slowest of the whole month hold the month's p95 and, since n_g ≤ n, every model's too.
             let m = n - rank(n) + 1
             var groups: [String: Int64] = [:]
@@ -40,7 +42,8 @@ enum LatencyPercentile {
         var lists: [[Int64]] = []
         var all: [Int64] = []
         all.reserveCapacity(Int(n))
-        if let span = try IDSpan.of(period, db) {
+        if var span = try IDSpan.of(period, db) {
+            if let maxCallID { span.to = min(span.to, maxCallID) }
             let statement = try db.makeStatement(sql: try ReportQueries.sql("latency_by_group"))
             let rows = try Row.fetchCursor(
                 statement,

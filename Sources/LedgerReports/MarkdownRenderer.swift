@@ -2,8 +2,16 @@
 package enum MarkdownRenderer {
     package static func render(_ table: ReportTable) -> String {
         var out = "# " + escape(table.title) + "\n\n"
+        if let headline = table.headline {
+            let rows = headline.textRows
+            out += "| " + rows[0].map(escape).joined(separator: " | ") + " |\n| --- | ---: | ---: | ---: |\n"
+            for row in rows.dropFirst() {
+                out += "| **" + escape(row[0]) + "** | " + row.dropFirst().map(escape).joined(separator: " | ") + " |\n"
+            }
+            out += "\n"
+        }
         for note in table.notes { out += "- " + escape(note) + "\n" }
-        out += "\n| " + table.columns.map { escape($0.name) }.joined(separator: " | ") + " |\n"
+        out += "\n| " + table.columns.map { escape($0.label) }.joined(separator: " | ") + " |\n"
         out += "|" + table.columns.map { $0.isNumeric ? " ---: |" : " --- |" }.joined() + "\n"
         for row in table.rows {
             out += "| " + row.map(cell).joined(separator: " | ") + " |\n"
@@ -23,7 +31,7 @@ package enum MarkdownRenderer {
         switch c {
         case .text(let s): s.isEmpty ? "(none)" : escape(s)
         case .empty: ""
-        default: c.plain
+        default: c.human
         }
     }
 

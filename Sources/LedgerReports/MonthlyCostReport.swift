@@ -27,18 +27,31 @@ package struct MonthlyCostReport: Sendable {
     ///   - grouping: what each row is.
     ///   - database: the ledger.
     ///   - percentiles: false skips the p95 (charts need only money).
+    ///   - closed: read this close's frozen rows (reports/closed_cost_by_group.sql) and the p95 of the calls
+    ///     recorded up to the close, instead of the live rows.
     package static func make(
-        period: ReportPeriod, grouping: ReportGrouping, database: LedgerDatabase, percentiles: Bool = true
+        period: ReportPeriod, grouping: ReportGrouping, database: LedgerDatabase, percentiles: Bool = true,
+        closed: MonthClose? = nil
     ) throws -> MonthlyCostReport {
         try database.writer.read { db in
+            try make(period: period, grouping: grouping, db: db, percentiles: percentiles, closed: closed)
+        }
+    }
+
+    /// The report, inside the caller's read or write.
+    static func make(
+        period: ReportPeriod, grouping: ReportGrouping, db: Database, percentiles: Bool, closed: MonthClose? = nil
+    ) throws -> MonthlyCostReport {
+        do {
             var byGroup: [String: CostFigures] = [:]
             var order: [String] = []
+            var arguments: StatementArguments = [
+                "from_day": period.fromDay, "to_day": period.toDay, "by": grouping.sqlName, "tag": grouping.tagName,
+            ]
+            if let closed { arguments += ["close_id": closed.id] }
             let rows = try GRDB.Row.fetchCursor(
-                db, sql: try ReportQueries.sql("cost_by_group"),
-                arguments: [
-                    "from_day": period.fromDay, "to_day": period.toDay, "by": grouping.sqlName,
-                    "tag": grouping.tagName,
-                ])
+                db, sql: try ReportQueries.sql(closed == nil ? "cost_by_group" : "closed_cost_by_group"),
+                arguments: arguments)
             while let row = try rows.next() {
                 let group: String = row[0] ?? ""
                 let figures = try RollupRow(row).figures()
@@ -49,7 +62,8 @@ package struct MonthlyCostReport: Sendable {
             let counts = order.map { ($0, byGroup[$0]!.calls) }
             let p95: (groups: [String: Int64], total: Int64?) =
                 percentiles
-                ? try LatencyPercentile.p95(period: period, grouping: grouping, groupCounts: counts, db: db)
+                ? try LatencyPercentile.p95(
+                    period: period, grouping: grouping, groupCounts: counts, db: db, maxCallID: closed?.lastCallID)
                 : ([:], nil)
             total.p95LatencyMicros = p95.total
             let result = order.map { group -> Row in

@@ -13,6 +13,9 @@ package enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
     case unknownModel(String, known: [String])
     case missingQuery(String)
     case zeroCost(String)
+    case unknownColumn(String, known: [String])
+    case invalidBill(String)
+    case invalidQuery(String)
 
     package var description: String {
         switch self {
@@ -33,6 +36,10 @@ package enum ReportError: Error, Sendable, Equatable, CustomStringConvertible {
             "unknown model '\(model)' (priced models: \(known.joined(separator: ", ")))"
         case .missingQuery(let name): "report query reports/\(name).sql is not embedded in this build"
         case .zeroCost(let what): "\(what) is zero, so the ratio is undefined"
+        case .invalidBill(let message): "malformed bill: \(message)"
+        case .invalidQuery(let message): message
+        case .unknownColumn(let name, let known):
+            "unknown column '\(name)'; use all or a comma-separated list of: \(known.joined(separator: ", "))"
         }
     }
 }

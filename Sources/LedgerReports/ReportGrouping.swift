@@ -37,5 +37,12 @@ package enum ReportGrouping: Sendable, Hashable, CustomStringConvertible {
     /// The first column's name in CSV and JSON: `model`, `team`, `tag_project`, ...
     package var columnName: String { if case .tag(let name) = self { "tag_" + name } else { sqlName } }
 
+    /// The first column's header for people: "Model", "Team", "Tag project".
+    package var label: String {
+        if case .tag(let name) = self { return "Tag " + name }
+        let s = sqlName
+        return s.prefix(1).uppercased() + s.dropFirst()
+    }
+
     package var description: String { if case .tag(let name) = self { "tag:" + name } else { sqlName } }
 }

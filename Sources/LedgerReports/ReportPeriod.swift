@@ -33,6 +33,40 @@ package struct ReportPeriod: Sendable, Hashable, CustomStringConvertible {
         label = "\(from) .. \(to) (to excluded)"
     }
 
+    private init(fromDay: Int64, toDay: Int64, label: String) {
+        self.fromDay = fromDay
+        self.toDay = toDay
+        self.label = label
+    }
+
+    /// The period of the same length just before this one: the previous calendar month for a month, the previous
+    /// year for a year, else the same number of days ending where this one starts.
+    package var previous: ReportPeriod {
+        if wholeMonth != nil { return ReportPeriod(month: BillingMonth(containing: fromMicros - 1)) }
+        if let year = wholeYear { return ReportPeriod(year: year - 1) }
+        let days = toDay - fromDay
+        let from = fromDay - days
+        return ReportPeriod(
+            fromDay: from, toDay: fromDay,
+            label: "\(UTCDate.isoDay(micros: from * UTCDate.microsPerDay)) .. \(fromDate) (to excluded)")
+    }
+
+    /// A short name for headings: "2026-11", "2026", "2026-11-01..2026-11-07" (last day included).
+    package var shortLabel: String {
+        if let month = wholeMonth { return month.description }
+        if let year = wholeYear { return String(year) }
+        return fromDate + ".." + lastDate
+    }
+
+    /// The calendar year this period is exactly, if it is one.
+    package var wholeYear: Int? {
+        let m = BillingMonth(containing: fromMicros)
+        guard m.month == 1, fromDay == UTCDate.days(year: m.year, month: 1, day: 1),
+            toDay == UTCDate.days(year: m.year + 1, month: 1, day: 1)
+        else { return nil }
+        return m.year
+    }
+
     package var fromMicros: Int64 { fromDay * UTCDate.microsPerDay }
     package var toMicros: Int64 { toDay * UTCDate.microsPerDay }
     package var fromDate: String { UTCDate.isoDay(micros: fromMicros) }

@@ -5,13 +5,19 @@ import LedgerCore
 /// Every renderer (table, CSV, JSON, Markdown, HTML) draws the same `ReportTable`, so all formats show the same
 /// figures.
 package struct ReportTable: Sendable, Hashable {
-    /// A column: `name` is the CSV header / JSON key and carries the unit (`cost_official_usd`).
+    /// A column: `name` is the CSV header / JSON key and carries the unit (`cost_official_usd`), a stable
+    /// machine interface; `label` is the header people read in the table, Markdown, HTML and Excel ("Paid (USD)").
     package struct Column: Sendable, Hashable {
         package var name: String
+        package var label: String
         package var isNumeric: Bool
-        package init(_ name: String, numeric: Bool = true) {
+        /// Shown by the default terminal table (the columns that fit 100 characters).
+        package var isEssential: Bool
+        package init(_ name: String, label: String? = nil, numeric: Bool = true, essential: Bool = false) {
             self.name = name
+            self.label = label ?? name
             self.isNumeric = numeric
+            self.isEssential = essential
         }
     }
 
@@ -32,6 +38,33 @@ package struct ReportTable: Sendable, Hashable {
             case .empty: ""
             }
         }
+
+        /// The form people read: thousands separators ("12,345.60"), "-" for empty, "(none)" for an empty name.
+        package var human: String {
+            switch self {
+            case .text(let s): s.isEmpty ? "(none)" : s.replacingControlCharacters()
+            case .empty: "-"
+            case .integer, .decimal: Self.grouped(plain)
+            }
+        }
+
+        /// "1234567.89" -> "1,234,567.89"; "-1234" -> "-1,234".
+        package static func grouped(_ number: String) -> String {
+            var digits = Substring(number)
+            var sign = ""
+            if digits.hasPrefix("-") {
+                sign = "-"
+                digits = digits.dropFirst()
+            }
+            let point = digits.firstIndex(of: ".") ?? digits.endIndex
+            let whole = Array(digits[..<point])
+            var out = ""
+            for (i, d) in whole.enumerated() {
+                if i > 0, (whole.count - i) % 3 == 0 { out.append(",") }
+                out.append(d)
+            }
+            return sign + out + digits[point...]
+        }
     }
 
     package var title: String
@@ -43,6 +76,9 @@ package struct ReportTable: Sendable, Hashable {
     package var footer: [[Cell]]
     /// Exact, unrounded figures for audits (JSON `exact`, listed under the other formats).
     package var exact: [(key: String, value: String)]
+    /// The figures a reader wants first (paid, official, saved, calls, failures and their change); shown above the
+    /// table by every format except CSV, whose first line must stay the header row.
+    package var headline: Headline?
 
     package init(
         title: String, notes: [String], columns: [Column], rows: [[Cell]], footer: [[Cell]],
@@ -57,14 +93,58 @@ package struct ReportTable: Sendable, Hashable {
     }
 
     package static func == (lhs: ReportTable, rhs: ReportTable) -> Bool {
-        lhs.title == rhs.title && lhs.notes == rhs.notes && lhs.columns == rhs.columns && lhs.rows == rhs.rows
-            && lhs.footer == rhs.footer && lhs.exact.map(\.key) == rhs.exact.map(\.key)
+        lhs.title == rhs.title && lhs.headline == rhs.headline && lhs.notes == rhs.notes && lhs.columns == rhs.columns
+            && lhs.rows == rhs.rows && lhs.footer == rhs.footer && lhs.exact.map(\.key) == rhs.exact.map(\.key)
             && lhs.exact.map(\.value) == rhs.exact.map(\.value)
     }
 
     package func hash(into hasher: inout Hasher) {
         hasher.combine(title)
         hasher.combine(rows)
+    }
+}
+
+/// Which columns a human format shows (`--columns`): CSV and JSON always carry every column.
+package enum ColumnSelection: Sendable, Hashable {
+    /// The columns that fit a 100-character terminal (the default of the terminal table).
+    case essential
+    case all
+    /// Machine names (`calls,cost_paid_usd`), in the table's order.
+    case named([String])
+
+    /// "all", "essential" or a comma-separated list of column names.
+    package init(parsing text: String) {
+        switch text {
+        case "all": self = .all
+        case "essential", "default": self = .essential
+        default: self = .named(text.split(separator: ",").map { String($0) })
+        }
+    }
+}
+
+extension ReportTable {
+    /// The table with only the selected columns (the first, naming the row, always stays).
+    package func selecting(_ selection: ColumnSelection) throws(ReportError) -> ReportTable {
+        let keep: [Int]
+        switch selection {
+        case .all: return self
+        case .essential:
+            keep = [0] + columns.indices.dropFirst().filter { columns[$0].isEssential }
+        case .named(let names):
+            var chosen: Set<Int> = [0]
+            for name in names {
+                guard let i = columns.firstIndex(where: { $0.name == name }) else {
+                    throw .unknownColumn(name, known: columns.dropFirst().map(\.name))
+                }
+                chosen.insert(i)
+            }
+            keep = chosen.sorted()
+        }
+        var t = self
+        t.columns = keep.map { columns[$0] }
+        t.rows = rows.map { row in keep.map { $0 < row.count ? row[$0] : .empty } }
+        t.footer = footer.map { row in keep.map { $0 < row.count ? row[$0] : .empty } }
+        return t
     }
 }
 

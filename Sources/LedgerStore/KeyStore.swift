@@ -23,20 +23,25 @@ package struct KeyStore: ClientKeyVerifier {
         package var lookupPrefix: String
         package var createdAtMicros: Int64
         package var revokedAtMicros: Int64?
+        /// May read reports over HTTP (`serve`: GET /reports).
+        package var isAdmin: Bool = false
     }
 
     static let secretPrefix = "hsl-"
     static let lookupLength = 12
 
     /// Creates a key and returns it with its secret, which exists only in this return value.
-    package func create(name: String, team: String?, nowMicros: Int64) throws -> (key: Key, secret: String) {
+    package func create(name: String, team: String?, nowMicros: Int64, admin: Bool = false) throws -> (
+        key: Key, secret: String
+    ) {
         var rng = SystemRandomNumberGenerator()
-        return try create(name: name, team: team, nowMicros: nowMicros, using: &rng)
+        return try create(name: name, team: team, nowMicros: nowMicros, admin: admin, using: &rng)
     }
 
     /// `create(name:team:nowMicros:)` with an injected random source (tests).
     package func create(
-        name: String, team: String?, nowMicros: Int64, using rng: inout some RandomNumberGenerator
+        name: String, team: String?, nowMicros: Int64, admin: Bool = false,
+        using rng: inout some RandomNumberGenerator
     ) throws -> (key: Key, secret: String) {
         let name = name.trimmingSpaces
         guard !name.isEmpty else { throw LedgerStoreError.invalid("a key needs a non-empty --name") }
@@ -55,12 +60,12 @@ package struct KeyStore: ClientKeyVerifier {
                     let digest = SHA256.hash(salt + Array(secret.utf8))
                     try db.execute(
                         sql: """
-                            INSERT INTO api_key (name, team, lookup_prefix, salt, secret_sha256, created_at_us)
-                            VALUES (?, ?, ?, ?, ?, ?)
-                            """, arguments: [name, team, prefix, Data(salt), Data(digest), nowMicros])
+                            INSERT INTO api_key (name, team, lookup_prefix, salt, secret_sha256, created_at_us, is_admin)
+                            VALUES (?, ?, ?, ?, ?, ?, ?)
+                            """, arguments: [name, team, prefix, Data(salt), Data(digest), nowMicros, admin])
                     let key = Key(
                         id: db.lastInsertedRowID, name: name, team: team, lookupPrefix: prefix,
-                        createdAtMicros: nowMicros, revokedAtMicros: nil)
+                        createdAtMicros: nowMicros, revokedAtMicros: nil, isAdmin: admin)
                     return (key, secret)
                 }
                 throw LedgerStoreError.invalid("could not draw an unused key prefix")
@@ -107,6 +112,23 @@ package struct KeyStore: ClientKeyVerifier {
         return Self.identity(secret: secret, salt: [UInt8](row[3] as Data), digest: [UInt8](row[4] as Data)) {
             ClientIdentity(keyID: row[0], name: row[1], team: row[2])
         }
+    }
+
+    /// Whether `secret` is an unrevoked admin key: nil when it is no valid key at all, false for a client key.
+    package func isAdmin(secret: String) async -> Bool? {
+        guard let prefix = Self.lookupPrefix(of: secret) else { return nil }
+        let row = try? database.writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT salt, secret_sha256, is_admin FROM api_key
+                    WHERE lookup_prefix = ? AND revoked_at_us IS NULL
+                    """, arguments: [prefix])
+        }
+        guard let row = row ?? nil else { return nil }
+        let ok = SHA256.constantTimeEqual(
+            SHA256.hash([UInt8](row[0] as Data) + Array(secret.utf8)), [UInt8](row[1] as Data))
+        return ok ? (row[2] as Bool) : nil
     }
 
     /// The unrevoked key with a lookup prefix: id, name, team, salt, digest (one bound parameter).

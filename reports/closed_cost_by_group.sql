@@ -1,0 +1,42 @@
+-- closed_cost_by_group: cost_by_group.sql over a closed month's frozen rows (month_close_rollup, :close_id)
+-- instead of the live call_rollup; everything else is the same, so a closed report is computed exactly as the
+-- month's report was when it was closed.
+--
+-- Parameters: :close_id (month_close.id) and those of cost_by_group.sql.
+SELECT
+    CASE :by
+        WHEN 'model' THEN r.model
+        WHEN 'provider' THEN r.provider
+        WHEN 'team' THEN r.team
+        WHEN 'key' THEN CASE r.key_id WHEN 0 THEN '' ELSE coalesce(k.name, 'key') || ' #' || r.key_id END
+        WHEN 'day' THEN date(r.day * 86400, 'unixepoch')
+        WHEN 'tag' THEN
+            -- the value of ",NAME=" up to the next comma in ",tags,"; '' when the call has no such tag
+            CASE WHEN instr(',' || r.tags || ',', ',' || :tag || '=') = 0 THEN ''
+            ELSE substr(',' || r.tags || ',', instr(',' || r.tags || ',', ',' || :tag || '=') + length(:tag) + 2,
+                        instr(substr(',' || r.tags || ',',
+                                     instr(',' || r.tags || ',', ',' || :tag || '=') + length(:tag) + 2), ',') - 1)
+            END
+    END AS group_key,
+    r.price_status,
+    r.provider_kind,
+    sum(r.calls) AS calls,
+    sum(r.failed_calls) AS failed_calls,
+    sum(r.fallback_calls) AS fallback_calls,
+    sum(r.prompt_tokens) AS prompt_tokens,
+    sum(r.cached_prompt_tokens) AS cached_prompt_tokens,
+    sum(r.completion_tokens) AS completion_tokens,
+    sum(r.latency_us) AS latency_sum_us,
+    po.input_musd_per_mtok AS official_input,
+    po.cached_input_musd_per_mtok AS official_cached_input,
+    po.output_musd_per_mtok AS official_output,
+    ph.input_musd_per_mtok AS holysheep_input,
+    ph.cached_input_musd_per_mtok AS holysheep_cached_input,
+    ph.output_musd_per_mtok AS holysheep_output
+FROM month_close_rollup AS r
+LEFT JOIN api_key AS k ON k.id = r.key_id
+LEFT JOIN price AS po ON po.id = r.official_price_id
+LEFT JOIN price AS ph ON ph.id = r.holysheep_price_id
+WHERE r.close_id = :close_id AND r.day >= :from_day AND r.day < :to_day
+GROUP BY group_key, r.price_status, r.provider_kind, r.official_price_id, r.holysheep_price_id
+ORDER BY group_key;

@@ -1,0 +1,35 @@
+-- reconcile_by_day_model: the ledger's side of `holysheep-ledger reconcile`, one result row per UTC day, model
+-- AND price rows used, for comparing with a provider's bill line by line.
+--
+-- Parameters (bound by LedgerReports.Reconciliation):
+--   :from_day, :to_day  half-open range of UTC days since 1970-01-01 (the bill's month)
+--   :provider           only calls the named provider served ('' = every provider)
+--
+-- Same layout and rules as cost_by_group.sql (column 0 is the day, as yyyy-mm-dd; columns 1-15 are read by
+-- RollupRow; column 16 is the model): summed tokens and unit prices, money computed exactly in Int128 by the Swift
+-- side; the ledger's cost of a line is what was PAID for it. prompt_tokens counts all input, cached included, as
+-- the bill's input_tokens does.
+SELECT
+    date(r.day * 86400, 'unixepoch') AS day,
+    r.price_status,
+    r.provider_kind,
+    sum(r.calls) AS calls,
+    sum(r.failed_calls) AS failed_calls,
+    sum(r.fallback_calls) AS fallback_calls,
+    sum(r.prompt_tokens) AS prompt_tokens,
+    sum(r.cached_prompt_tokens) AS cached_prompt_tokens,
+    sum(r.completion_tokens) AS completion_tokens,
+    sum(r.latency_us) AS latency_sum_us,
+    po.input_musd_per_mtok AS official_input,
+    po.cached_input_musd_per_mtok AS official_cached_input,
+    po.output_musd_per_mtok AS official_output,
+    ph.input_musd_per_mtok AS holysheep_input,
+    ph.cached_input_musd_per_mtok AS holysheep_cached_input,
+    ph.output_musd_per_mtok AS holysheep_output,
+    r.model
+FROM call_rollup AS r
+LEFT JOIN price AS po ON po.id = r.official_price_id
+LEFT JOIN price AS ph ON ph.id = r.holysheep_price_id
+WHERE r.day >= :from_day AND r.day < :to_day AND (:provider = '' OR r.provider = :provider)
+GROUP BY r.day, r.model, r.price_status, r.provider_kind, r.official_price_id, r.holysheep_price_id
+ORDER BY r.day, r.model;
