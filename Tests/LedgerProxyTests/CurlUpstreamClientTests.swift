@@ -136,13 +136,15 @@ import Testing
         try await StubUpstream().run { port in
             let client = try CurlUpstreamClient()
             defer { client.shutdown() }
-            var busy = request(port, body: chatBody(stream: true, fault: "chunk_delay_ms=100"), total: .milliseconds(300))
+            // Chunks 200 ms apart under a 1 s idle limit (0.8 s of margin for a loaded machine's stalls); the whole
+            // stream (~1.2 s) runs past the limit, so only an idle timer lets it through.
+            var busy = request(port, body: chatBody(stream: true, fault: "chunk_delay_ms=200"), total: .milliseconds(1000))
             busy.timeoutIsIdle = true
             let response = try await client.send(busy)
             var bytes = 0
             for try await chunk in response.body { bytes += chunk.readableBytes }
             #expect(bytes > 0)
-            var silent = request(port, body: chatBody(stream: true, fault: "chunk_delay_ms=1500"), total: .milliseconds(200))
+            var silent = request(port, body: chatBody(stream: true, fault: "chunk_delay_ms=3000"), total: .milliseconds(200))
             silent.timeoutIsIdle = true
             let cut = try await client.send(silent)
             await #expect(
