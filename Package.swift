@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         // Already in the graph through Hummingbird; named for NIOCore's ChannelHandler (client disconnects).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The PostgreSQL ledger (LedgerPostgres): the wire protocol, no ORM.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Values only, no I/O.
@@ -39,6 +41,20 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The C API under GRDB (same package): the writer binds call rows directly.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedSQLPlugin"]
+        ),
+
+        // PostgreSQL ledger for many `serve` replicas: schema (migrations/postgres/*.sql), group-commit writer,
+        // keys and prices over postgres-nio directly.
+        .target(
+            name: "LedgerPostgres",
+            dependencies: [
+                "LedgerCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -115,6 +131,9 @@ let package = Package(
             dependencies: [
                 "LedgerCore",
                 "LedgerStore",
+                "LedgerPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 "LedgerReports",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -205,6 +224,15 @@ let package = Package(
         .testTarget(
             name: "LedgerReportsTests",
             dependencies: ["LedgerCore", "LedgerStore", "LedgerReports", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerPostgresTests",
+            dependencies: [
+                "LedgerCore", "LedgerPostgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 swift build --build-tests
+
+# A throwaway PostgreSQL cluster on 127.0.0.1 for the PostgreSQL ledger's tests (Tests/LedgerPostgresTests fail
+# without it), stopped and deleted when this script exits.
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/hsl-pg.XXXXXX")
+trap 'bash scripts/pg-cluster.sh stop "$pg_dir"' EXIT
+HOLYSHEEP_LEDGER_TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start "$pg_dir")
+export HOLYSHEEP_LEDGER_TEST_POSTGRES_URL
+
 swift test --skip-build --parallel --num-workers 2
 
 # End-to-end: drive the built binary with real clients.
