@@ -19,9 +19,20 @@ package enum PostgresMigrations {
     /// Applies every migration not yet applied; returns the names applied now.
     @discardableResult
     package static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
-        try await checkCompatible(connection, logger: logger, requireCurrent: false)
+        do {
+            return try await migrateLocked(connection, logger: logger)
+        } catch let error as PostgresTransactionError {
+            // A refusal raised inside a transaction (rolled back): report the refusal itself.
+            if let refusal = error.closureError as? PostgresLedgerError { throw refusal }
+            throw error
+        }
+    }
+
+    private static func migrateLocked(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        // Checked under the lock: another migrator's committed work is then seen whole, never half.
         try await connection.withTransaction(logger: logger) { tx in
             try await tx.query("SELECT pg_advisory_xact_lock(\(lockKey))", logger: logger)
+            try await checkCompatible(tx, logger: logger, requireCurrent: false)
             try await tx.query(
                 """
                 CREATE TABLE IF NOT EXISTS ledger_schema_migration (
