@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // The zip container of the reports' .xlsx workbooks.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // The PostgreSQL ledger (LedgerPostgres): the wire protocol, no ORM.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Values only, no I/O.
@@ -43,6 +45,20 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The C API under GRDB (same package): the writer binds call rows directly.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["EmbedSQLPlugin"]
+        ),
+
+        // PostgreSQL ledger for many `serve` replicas: schema (migrations/postgres/*.sql), group-commit writer,
+        // keys and prices over postgres-nio directly.
+        .target(
+            name: "LedgerPostgres",
+            dependencies: [
+                "LedgerCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -124,6 +140,9 @@ let package = Package(
             dependencies: [
                 "LedgerCore",
                 "LedgerStore",
+                "LedgerPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 "LedgerReports",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -223,6 +242,15 @@ let package = Package(
             dependencies: ["LedgerCore", "LedgerStore", "LedgerReports", "LedgerTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             // Golden files, read through #filePath.
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "LedgerPostgresTests",
+            dependencies: [
+                "LedgerCore", "LedgerPostgres",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what holysheep-ledger needs to build and test on a fresh Debian machine with the Swift toolchain:
-# system libraries (SQLite, libcurl), LibreOffice Calc and Chromium for the spreadsheet and HTML checks,
+# system libraries (SQLite, libcurl), the PostgreSQL server (the PostgreSQL ledger's tests start a throwaway
+# cluster from it: scripts/pg-cluster.sh), LibreOffice Calc and Chromium for the spreadsheet and HTML checks,
 # and a Python venv (.venv) with the official `openai` SDK and pytest for the end-to-end tests.
 # Idempotent: re-running skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libsqlite3-dev libcurl4-openssl-dev sqlite3 ${HSL_SETUP_EXTRA:-libreoffice-calc-nogui chromium fonts-dejavu-core}; do
+for pkg in libsqlite3-dev libcurl4-openssl-dev sqlite3 postgresql ${HSL_SETUP_EXTRA:-libreoffice-calc-nogui chromium fonts-dejavu-core}; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

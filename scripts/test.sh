@@ -7,9 +7,15 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 build_log=$(mktemp)
-trap 'rm -f "$build_log"' EXIT
+pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/hsl-pg.XXXXXX")
+trap 'rm -f "$build_log"; bash scripts/pg-cluster.sh stop "$pg_dir"' EXIT
 swift build --build-tests 2>&1 | tee "$build_log"
 bash scripts/check-warnings.sh "$build_log"
+
+# A throwaway PostgreSQL cluster on 127.0.0.1 for the PostgreSQL ledger's tests (Tests/LedgerPostgresTests fail
+# without it), stopped and deleted when this script exits.
+HOLYSHEEP_LEDGER_TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start "$pg_dir")
+export HOLYSHEEP_LEDGER_TEST_POSTGRES_URL
 
 swift test --skip-build --parallel --num-workers 2
 

@@ -21,7 +21,11 @@ for path in arguments.dropFirst() {
     let url = URL(fileURLWithPath: path)
     let name = url.deletingPathExtension().lastPathComponent
     let text = try String(contentsOf: url, encoding: .utf8)
-    if url.deletingLastPathComponent().lastPathComponent == "migrations" {
+    let folder = url.deletingLastPathComponent()
+    // migrations/*.sql (SQLite) and migrations/postgres/*.sql (PostgreSQL; the plugin passes one set per target).
+    if folder.lastPathComponent == "migrations"
+        || (folder.lastPathComponent == "postgres" && folder.deletingLastPathComponent().lastPathComponent == "migrations")
+    {
         migrations.append((name, text))
     } else {
         reports.append((name, text))

@@ -1,4 +1,4 @@
-import LedgerStore
+import LedgerCore
 import Testing
 
 @Suite struct SHA256Tests {

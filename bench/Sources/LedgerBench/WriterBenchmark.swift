@@ -7,8 +7,12 @@ import Logging
 
 /// `ledger-bench writer [--rows N]`: sustained rows/s and producer wait (p50/p99) through `LedgerWriter` at 1, 8
 /// and 64 concurrent producers, next to the same rows inserted with the raw SQLite C API in one transaction.
+/// With `--db postgres://…`: the PostgreSQL ledger instead (PostgresWriterBenchmark).
 enum WriterBenchmark {
     static func run(_ arguments: [String]) async throws {
+        if let i = arguments.firstIndex(of: "--db"), i + 1 < arguments.count {
+            return try await PostgresWriterBenchmark.run(url: arguments[i + 1], arguments)
+        }
         var rows = 200_000
         if let i = arguments.firstIndex(of: "--rows"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) {
             rows = n

@@ -1,4 +1,5 @@
 /// SHA-256 (FIPS 180-4), in plain Swift: the ledger hashes client key secrets without a crypto dependency.
+/// In LedgerCore so both stores (SQLite and PostgreSQL) hash keys with the same code.
 package enum SHA256 {
     private static let k: [UInt32] = [
         0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,

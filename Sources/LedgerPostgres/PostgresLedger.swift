@@ -1,0 +1,468 @@
+package import LedgerCore
+package import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// A PostgreSQL ledger that many `serve` replicas share: records calls (group commit), verifies client keys and
+/// looks up prices, over one postgres-nio connection pool. Run it as a service (`run()`) for as long as it is used.
+///
+/// Recording: `record` queues the call and returns once its row is committed (the server's `synchronous_commit` is
+/// forced on for every connection). One writer task takes everything queued (up to `maxBatch` calls) and writes it
+/// as ONE statement: a multi-row `INSERT INTO call ... ON CONFLICT (id) DO NOTHING RETURNING ...` inside a WITH whose
+/// outer `INSERT INTO call_rollup ... ON CONFLICT DO UPDATE` adds the inserted rows to the rollup, so `call` and
+/// `call_rollup` change in the same commit. While one batch commits, the next calls queue up: batches are one call
+/// when idle and grow only under load. A lost connection is retried (bounded by `retryWindow`); `ON CONFLICT (id)
+/// DO NOTHING` makes a retried batch whose first commit did land count each call exactly once.
+///
+/// Call ids: see migrations/postgres/0001_ledger.sql (`call_id_block`): each instance owns 2^32-id blocks taken
+/// from a sequence, so replicas never coordinate per call and never collide.
+///
+/// Keys and prices are shared by all replicas: every `verify` reads `api_key` (a revoke applies on the next
+/// request), and the price book is re-read every `priceRefreshInterval`.
+package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLookup, Service {
+    /// Bits of a call id numbered inside one block.
+    package static let idBlockBits = 32
+    /// The largest batch: 1,000 rows x 35 columns stays under PostgreSQL's 65,535 bind parameters.
+    package static let maxBatch = 1_000
+
+    package let settings: PostgresSettings
+    private let logger: Logger
+    private let client: PostgresClient
+    private let queue = Mutex(Queue())
+    private let ids: Mutex<IDBlocks>
+    private let book: Mutex<PostgresPriceBook>
+    private let stats = Mutex(BatchStats())
+    /// How long a batch is retried while the server is unreachable before its calls fail.
+    package let retryWindow: Duration
+    /// How often the price book is re-read (a `prices set` anywhere applies within this).
+    package let priceRefreshInterval: Duration
+
+    private struct Pending {
+        var event: UsageEvent
+        var costing: CallCosting
+        var done: CheckedContinuation<Void, any Error>
+    }
+
+    private struct Queue {
+        var pending: [Pending] = []
+        var waiter: CheckedContinuation<Void, Never>?
+        var stopping = false
+        var stopped = false
+    }
+
+    private struct IDBlocks {
+        var next: Int64
+        var end: Int64
+        var spare: Int64?
+        var refilling = false
+    }
+
+    /// Batches written and rows in them, for benchmarks and tests.
+    package struct BatchStats: Sendable {
+        package var batches = 0
+        package var rows = 0
+        package var largest = 0
+    }
+
+    private init(
+        settings: PostgresSettings, logger: Logger, blocks: [Int64], book: PostgresPriceBook, retryWindow: Duration,
+        priceRefreshInterval: Duration
+    ) {
+        self.settings = settings
+        self.retryWindow = retryWindow
+        self.priceRefreshInterval = priceRefreshInterval
+        self.logger = logger
+        client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
+        let first = blocks[0] << Self.idBlockBits
+        let spare = blocks.count > 1 ? blocks[1] : nil
+        ids = Mutex(IDBlocks(next: first == 0 ? 1 : first, end: first + (Int64(1) << Self.idBlockBits), spare: spare))
+        self.book = Mutex(book)
+    }
+
+    /// Connects, checks the schema is current (refused otherwise: run `migrate`), takes two id blocks and loads the
+    /// price book. Throws `PostgresLedgerError` (one line naming host:port and the cause when it cannot connect).
+    package static func open(
+        _ settings: PostgresSettings, logger: Logger, retryWindow: Duration = .seconds(10),
+        priceRefreshInterval: Duration = .seconds(1)
+    ) async throws -> PostgresLedger {
+        try await settings.withConnection(logger: logger) { connection in
+            do {
+                try await PostgresMigrations.checkCompatible(connection, logger: logger, requireCurrent: true)
+                let blocks = try await claimBlocks(2, connection, logger: logger)
+                let book = try await PostgresPriceBook.load(connection, logger: logger)
+                return PostgresLedger(
+                    settings: settings, logger: logger, blocks: blocks, book: book, retryWindow: retryWindow,
+                    priceRefreshInterval: priceRefreshInterval)
+            } catch let error as PostgresLedgerError {
+                throw error
+            } catch {
+                throw PostgresLedgerError.query(PostgresSettings.cause(of: error))
+            }
+        }
+    }
+
+    private static func claimBlocks(_ count: Int, _ connection: PostgresConnection, logger: Logger) async throws
+        -> [Int64]
+    {
+        let rows = try await connection.query(
+            "SELECT nextval('call_id_block') FROM generate_series(1, \(count))", logger: logger)
+        var blocks: [Int64] = []
+        for try await block in rows.decode(Int64.self) { blocks.append(block) }
+        return blocks
+    }
+
+    // MARK: UsageRecorder
+
+    package func reserveCallID() -> Int64 {
+        ids.withLock { ids in
+            if ids.next >= ids.end {
+                // 2^32 ids per block: the spare is taken again within a second of being used (run()).
+                // Both blocks used up and no new one taken yet (the server unreachable for that long): no id is
+                // handed out that another replica could own; `record` refuses the call, so it fails closed.
+                guard let spare = ids.spare else { return Self.noCallID }
+                ids.next = spare << Self.idBlockBits
+                ids.end = ids.next + (Int64(1) << Self.idBlockBits)
+                ids.spare = nil
+            }
+            defer { ids.next += 1 }
+            return ids.next
+        }
+    }
+
+    /// What `reserveCallID` returns when it has no id block: never a valid row id.
+    static let noCallID: Int64 = -1
+
+    package func record(_ event: UsageEvent) async throws {
+        guard event.id > 0 else {
+            throw PostgresLedgerError.query("no call-id block could be taken from the server; the call is not recorded")
+        }
+        let costing = try CallCosting(event, book: book.withLock { $0 })
+        try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
+            let (wake, refused) = queue.withLock { q -> (CheckedContinuation<Void, Never>?, Bool) in
+                if q.stopped { return (nil, true) }
+                q.pending.append(Pending(event: event, costing: costing, done: done))
+                defer { q.waiter = nil }
+                return (q.waiter, false)
+            }
+            if refused { done.resume(throwing: PostgresLedgerError.query("the ledger writer has stopped")) }
+            wake?.resume()
+        }
+    }
+
+    package var batchStats: BatchStats { stats.withLock { $0 } }
+
+    // MARK: PriceLookup
+
+    package func price(model: String, kind: ProviderKind, atMicros micros: Int64) -> ModelPrice? {
+        book.withLock { $0.price(model: model, kind: kind, atMicros: micros) }
+    }
+
+    package var priceBook: PostgresPriceBook { book.withLock { $0 } }
+
+    /// Re-reads `price` now (also done every `priceRefreshInterval` while running).
+    package func refreshPrices() async throws {
+        let fresh = try await client.withConnection { try await PostgresPriceBook.load($0, logger: logger) }
+        book.withLock { $0 = fresh }
+    }
+
+    // MARK: ClientKeyVerifier
+
+    package func verify(secret: String) async -> ClientIdentity? {
+        guard let prefix = Self.lookupPrefix(of: secret) else { return nil }
+        do {
+            let rows = try await client.query(
+                """
+                SELECT id, name, team, salt, secret_sha256 FROM api_key
+                WHERE lookup_prefix = \(prefix) AND revoked_at_us IS NULL
+                """, logger: logger)
+            for try await (id, name, team, salt, digest) in rows.decode(
+                (Int64, String, String?, ByteBuffer, ByteBuffer).self)
+            {
+                let hash = SHA256.hash(Array(salt.readableBytesView) + Array(secret.utf8))
+                guard SHA256.constantTimeEqual(hash, Array(digest.readableBytesView)) else { return nil }
+                return ClientIdentity(keyID: id, name: name, team: team)
+            }
+        } catch {
+            logger.error("key lookup failed", metadata: ["cause": "\(PostgresSettings.cause(of: error))"])
+        }
+        return nil
+    }
+
+    /// The lookup prefix of a well-formed secret (`hsl-` + 8 characters, at most 256 bytes), as in the SQLite store.
+    static func lookupPrefix(of secret: String) -> String? {
+        guard secret.hasPrefix("hsl-"), secret.utf8.count >= 12, secret.utf8.count <= 256 else { return nil }
+        return String(secret.prefix(12))
+    }
+
+    // MARK: Health
+
+    /// True when the server answers a query (for the proxy's `/health`).
+    package func isWritable() async -> Bool {
+        do {
+            _ = try await client.query("SELECT 1", logger: logger)
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    // MARK: Running
+
+    /// Runs the pool, the writer and the price refresh until cancelled (or graceful shutdown); then writes what is
+    /// still queued, fails later `record` calls, and closes the pool.
+    package func run() async throws {
+        let pool = Task { await client.run() }
+        let writer = Task { await writerLoop() }
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                while !Task.isCancelled && !queue.withLock({ $0.stopping }) {
+                    try? await Task.sleep(for: priceRefreshInterval)
+                    if Task.isCancelled { break }
+                    await maintain()
+                }
+            } onCancel: {
+                stop()
+            }
+        } onGracefulShutdown: {
+            self.stop()
+        }
+        await writer.value
+        pool.cancel()
+        await pool.value
+    }
+
+    private func stop() {
+        let wake = queue.withLock { q -> CheckedContinuation<Void, Never>? in
+            q.stopping = true
+            defer { q.waiter = nil }
+            return q.waiter
+        }
+        wake?.resume()
+    }
+
+    private func maintain() async {
+        do { try await refreshPrices() } catch {
+            logger.warning("price refresh failed", metadata: ["cause": "\(PostgresSettings.cause(of: error))"])
+        }
+        let needsBlock = ids.withLock { ids -> Bool in
+            guard ids.spare == nil, !ids.refilling else { return false }
+            ids.refilling = true
+            return true
+        }
+        guard needsBlock else { return }
+        do {
+            let blocks = try await client.withConnection { try await Self.claimBlocks(1, $0, logger: logger) }
+            ids.withLock {
+                $0.spare = blocks.first
+                $0.refilling = false
+            }
+        } catch {
+            ids.withLock { $0.refilling = false }
+            logger.warning("call-id block claim failed", metadata: ["cause": "\(PostgresSettings.cause(of: error))"])
+        }
+    }
+
+    private func writerLoop() async {
+        while let batch = await nextBatch() {
+            do {
+                // false: the batch was written row by row and each call already answered.
+                guard try await write(batch) else { continue }
+                stats.withLock {
+                    $0.batches += 1
+                    $0.rows += batch.count
+                    $0.largest = max($0.largest, batch.count)
+                }
+                for pending in batch { pending.done.resume() }
+            } catch {
+                let failure = PostgresLedgerError.query("recording failed: \(PostgresSettings.cause(of: error))")
+                logger.error("recording failed", metadata: ["cause": "\(failure)", "calls": "\(batch.count)"])
+                for pending in batch { pending.done.resume(throwing: failure) }
+            }
+        }
+    }
+
+    /// Everything queued (up to `maxBatch`), waiting while nothing is; nil once stopping with nothing queued.
+    private func nextBatch() async -> [Pending]? {
+        while true {
+            enum Step {
+                case batch([Pending])
+                case finished
+                case wait
+            }
+            let step = queue.withLock { q -> Step in
+                if !q.pending.isEmpty {
+                    let count = min(q.pending.count, Self.maxBatch)
+                    let batch = Array(q.pending.prefix(count))
+                    q.pending.removeFirst(count)
+                    return .batch(batch)
+                }
+                if q.stopping {
+                    q.stopped = true
+                    return .finished
+                }
+                return .wait
+            }
+            switch step {
+            case .batch(let batch): return batch
+            case .finished: return nil
+            case .wait:
+                await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
+                    let ready = queue.withLock { q -> Bool in
+                        if !q.pending.isEmpty || q.stopping { return true }
+                        q.waiter = wake
+                        return false
+                    }
+                    if ready { wake.resume() }
+                }
+            }
+        }
+    }
+
+    /// Writes one batch in one statement; retries while the server is unreachable (bounded by `retryWindow`), and
+    /// on a deadlock or serialization failure. A batch refused for its data is retried row by row so that only the
+    /// bad call fails (then every call is answered here and this returns false).
+    private func write(_ batch: [Pending]) async throws -> Bool {
+        let query = Self.insertQuery(batch.lazy.map { ($0.event, $0.costing) })
+        let deadline = ContinuousClock.now + retryWindow
+        var delay = Duration.milliseconds(20)
+        while true {
+            do {
+                try await client.withConnection { connection in
+                    _ = try await connection.query(query, logger: logger)
+                }
+                return true
+            } catch let error as PSQLError where error.code == .server {
+                let state = error.serverInfo?[.sqlState] ?? ""
+                // 40001 serialization, 40P01 deadlock (two replicas' rollup upserts), 57P01 admin shutdown.
+                if state == "40001" || state == "40P01" || state.hasPrefix("57P"), ContinuousClock.now < deadline {
+                    try await Task.sleep(for: delay)
+                    continue
+                }
+                if batch.count > 1 {
+                    await writeOneByOne(batch)
+                    return false
+                }
+                throw error
+            } catch {
+                guard ContinuousClock.now < deadline else { throw error }
+                logger.warning(
+                    "PostgreSQL unreachable, retrying the batch",
+                    metadata: ["server": "\(settings.address)", "cause": "\(PostgresSettings.cause(of: error))"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .milliseconds(500))
+            }
+        }
+    }
+
+    private func writeOneByOne(_ batch: [Pending]) async {
+        for pending in batch {
+            do {
+                try await client.withConnection { connection in
+                    _ = try await connection.query(
+                        Self.insertQuery(CollectionOfOne((pending.event, pending.costing))), logger: logger)
+                }
+                pending.done.resume()
+            } catch {
+                let failure = PostgresLedgerError.query("recording failed: \(PostgresSettings.cause(of: error))")
+                pending.done.resume(throwing: failure)
+            }
+        }
+    }
+
+    static let columns = """
+        id, started_at_us, finished_at_us, month, endpoint, requested_model, model, provider, provider_kind,
+        stream, status, http_status, error_type, attempts, fallback_used,
+        prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens, usage_source,
+        latency_us, upstream_latency_us, ttft_us, queue_wait_us, inflight_at_admission,
+        key_id, team, tags, upstream_request_id,
+        price_status, official_price_id, holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd
+        """
+    static let columnCount = 35
+
+    /// The rollup half of the statement: the inserted rows (RETURNING) grouped per rollup key, in key order (so
+    /// two replicas' batches lock shared rollup rows in the same order), added to `call_rollup`.
+    static let rollupSQL = """
+        INSERT INTO call_rollup
+        SELECT floor(started_at_us / 86400000000.0)::bigint, month, coalesce(model, ''), coalesce(provider, ''),
+               coalesce(provider_kind, ''), coalesce(team, ''), coalesce(key_id, 0), coalesce(tags, ''), price_status,
+               coalesce(official_price_id, 0), coalesce(holysheep_price_id, 0),
+               count(*), count(*) FILTER (WHERE status <> 'ok'), sum(fallback_used),
+               coalesce(sum(prompt_tokens), 0), coalesce(sum(cached_prompt_tokens), 0),
+               coalesce(sum(completion_tokens), 0), sum(latency_us)
+        FROM inserted
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+        ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+        ON CONFLICT (day, model, provider, provider_kind, team, key_id, tags, price_status, official_price_id,
+                     holysheep_price_id) DO UPDATE SET
+            calls = call_rollup.calls + excluded.calls,
+            failed_calls = call_rollup.failed_calls + excluded.failed_calls,
+            fallback_calls = call_rollup.fallback_calls + excluded.fallback_calls,
+            prompt_tokens = call_rollup.prompt_tokens + excluded.prompt_tokens,
+            cached_prompt_tokens = call_rollup.cached_prompt_tokens + excluded.cached_prompt_tokens,
+            completion_tokens = call_rollup.completion_tokens + excluded.completion_tokens,
+            latency_us = call_rollup.latency_us + excluded.latency_us
+        """
+
+    /// One statement inserting `rows` into `call` and their sums into `call_rollup`.
+    static func insertQuery<Rows: Sequence<(UsageEvent, CallCosting)>>(_ rows: Rows) -> PostgresQuery {
+        var bindings = PostgresBindings(capacity: columnCount * maxBatch)
+        var values = ""
+        var n = 0
+        for (event, c) in rows {
+            values += n == 0 ? "(" : ",("
+            for column in 0..<columnCount {
+                if column > 0 { values += "," }
+                values += "$\(n * columnCount + column + 1)"
+            }
+            values += ")"
+            n += 1
+            let u = event.usage
+            bindings.append(event.id)
+            bindings.append(event.startedAtMicros)
+            bindings.append(event.finishedAtMicros)
+            bindings.append(Int64(BillingMonth(containing: event.startedAtMicros).code))
+            bindings.append(event.endpoint)
+            bindings.append(event.requestedModel)
+            bindings.append(event.model)
+            bindings.append(event.provider)
+            bindings.append(event.providerKind?.rawValue)
+            bindings.append(Int64(event.stream ? 1 : 0))
+            bindings.append(event.status.rawValue)
+            bindings.append(event.httpStatus.map(Int64.init))
+            bindings.append(event.errorType)
+            bindings.append(Int64(event.attempts))
+            bindings.append(Int64(event.fallbackUsed ? 1 : 0))
+            bindings.append(u?.promptTokens)
+            bindings.append(u?.cachedPromptTokens)
+            bindings.append(u?.completionTokens)
+            bindings.append(u?.reasoningTokens)
+            bindings.append(u == nil ? "missing" : "upstream")
+            bindings.append(event.latencyMicros)
+            bindings.append(event.upstreamLatencyMicros)
+            bindings.append(event.timeToFirstTokenMicros)
+            bindings.append(event.queueWaitMicros)
+            bindings.append(event.inflightAtAdmission.map(Int64.init))
+            bindings.append(event.keyID)
+            bindings.append(event.team)
+            bindings.append(event.tags)
+            bindings.append(event.upstreamRequestID)
+            bindings.append(c.status)
+            bindings.append(c.officialPriceID)
+            bindings.append(c.holysheepPriceID)
+            bindings.append(c.paid)
+            bindings.append(c.official)
+            bindings.append(c.holysheep)
+        }
+        let sql = """
+            WITH inserted AS (
+                INSERT INTO call (\(columns)) VALUES \(values)
+                ON CONFLICT (id) DO NOTHING
+                RETURNING started_at_us, month, model, provider, provider_kind, team, key_id, tags, price_status,
+                          official_price_id, holysheep_price_id, status, fallback_used, prompt_tokens,
+                          cached_prompt_tokens, completion_tokens, latency_us)
+            \(rollupSQL)
+            """
+        return PostgresQuery(unsafeSQL: sql, binds: bindings)
+    }
+}
