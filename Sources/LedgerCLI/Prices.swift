@@ -249,7 +249,9 @@ struct PricesSet: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Cache-write (5-minute) input price.", valueName: "usd"), transform: parseUSD)
     var cacheWriteInput: Int64?
 
-    @Option(help: ArgumentHelp("Cache-write (1-hour) input price.", valueName: "usd"), transform: parseUSD)
+    @Option(
+        name: .customLong("cache-write-1h-input"),
+        help: ArgumentHelp("Cache-write (1-hour) input price.", valueName: "usd"), transform: parseUSD)
     var cacheWrite1hInput: Int64?
 
     @Option(help: ArgumentHelp("Audio input price.", valueName: "usd"), transform: parseUSD)

@@ -72,9 +72,10 @@ import Testing
              "usage":{"completion_tokens":50,"prompt_tokens":100,"total_tokens":250}}
             """
         let usage = try #require(ChatUsage.parse(body: bytes(reply)))
-        #expect(usage == TokenUsage(promptTokens: 100, completionTokens: 200, reasoningTokens: 150))
-        // 100 × 0.30 + 200 × 2.50
-        #expect(try CostCalculator.cost(for: usage, price: officialPrice("gemini-2.5-flash")).picoUSD == 530_000_000)
+        // 250 - 100 - 50 = 100 thinking tokens, billed as output.
+        #expect(usage == TokenUsage(promptTokens: 100, completionTokens: 150, reasoningTokens: 100))
+        // 100 × 0.30 + 150 × 2.50
+        #expect(try CostCalculator.cost(for: usage, price: officialPrice("gemini-2.5-flash")).picoUSD == 405_000_000)
     }
 
     @Test func anthropicMessageWithCacheReadsAndSplitWrites() throws {

@@ -155,8 +155,8 @@ import Testing
         #expect(book.row(model: "gpt-x", kind: .official, atMicros: Self.dec1,
                          usage: TokenUsage(promptTokens: 1, completionTokens: 1, serviceTier: "default")) == nil)
         // Bad optional fields reject the file with their line.
-        for (bad, reason) in [(",x,,,0,", "cache_write_input"), (",,,,-5,", "min_prompt_tokens"),
-                              (",,,,0,a b", "service_tier")] {
+        for (bad, reason) in [(",x,,,,0,", "cache_write_input"), (",,,,,-5,", "min_prompt_tokens"),
+                              (",,,,,0,a b", "service_tier")] {
             let text = "provider_kind,model,input,cached_input,output,effective_from,source,cache_write_input,"
                 + "cache_write_1h_input,input_audio,output_audio,min_prompt_tokens,service_tier\n"
                 + "official,m,1,1,1,2026-12-01,src\(bad)\n"
