@@ -31,7 +31,7 @@ def make_ledger(path):
     with sqlite3.connect(path) as conn:
         prices = {(k, m): (i, a, c, o) for i, k, m, a, c, o in conn.execute(
             "SELECT id, provider_kind, model, input_musd_per_mtok, cached_input_musd_per_mtok, "
-            "output_musd_per_mtok FROM price")}
+            "output_musd_per_mtok FROM price WHERE min_prompt_tokens = 0 AND service_tier = ''")}
         for n, (day, model, kind, team, p, c, o, lat, status) in enumerate(CALLS, start=1):
             start = NOV_1 + (day - 1) * 86_400_000_000 + 12 * 3_600_000_000 + n
             row = dict(id=n, started_at_us=start, finished_at_us=start + lat * 1000, month=202611,
@@ -54,9 +54,15 @@ def make_ledger(path):
 
 
 def rebuild_rollup(conn):
-    """call_rollup recomputed from `call` with migrations/0003's own backfill statement."""
+    """call_rollup recomputed from `call` with migrations/0003's own backfill statement (given 0003's column list:
+    0004 added token sums, which default to 0 and are not used by these calls)."""
     migration = (pathlib.Path(__file__).parent.parent / "migrations" / "0003_call_rollup.sql").read_text()
     backfill = migration.split("-- Backfill from calls recorded before this migration.")[1].split("CREATE TRIGGER")[0]
+    backfill = backfill.replace(
+        "INSERT INTO call_rollup\n",
+        "INSERT INTO call_rollup (day, month, model, provider, provider_kind, team, key_id, tags, price_status, "
+        "official_price_id, holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens, "
+        "cached_prompt_tokens, completion_tokens, latency_us)\n")
     conn.execute("DELETE FROM call_rollup")
     conn.executescript(backfill)
 

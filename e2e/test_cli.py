@@ -13,6 +13,7 @@ def test_migrate_creates_a_ledger_with_the_default_price_book(tmp_path):
     assert "up to date" in out.stdout
     with sqlite3.connect(db) as conn:
         rows = dict(conn.execute(
-            "SELECT model, output_musd_per_mtok FROM price WHERE provider_kind='holysheep'").fetchall())
+            "SELECT model, output_musd_per_mtok FROM price WHERE provider_kind='holysheep' "
+            "AND min_prompt_tokens = 0 AND service_tier = ''").fetchall())
     assert rows["gpt-4.1"] == 1_280_000
     assert rows["deepseek-v3.2"] == 67_200

@@ -31,8 +31,8 @@ def test_export_memory_stays_flat_from_30k_to_300k_calls(tmp_path):
             SELECT i + 1, {NOV_1} + i * 8640000, {NOV_1} + i * 8640000 + 1000, 202611, '/v1/chat/completions',
                 'gpt-4.1', 'holysheep', 'holysheep', 0, 'ok', 1000 + i % 97, 0, 200 + i % 13, 0, 'upstream',
                 1000 + i % 5000, 'team-' || (i % 20) || ', "quoted"', 'project=p' || (i % 3), 'priced',
-                (SELECT id FROM price WHERE provider_kind = 'official' AND model = 'gpt-4.1'),
-                (SELECT id FROM price WHERE provider_kind = 'holysheep' AND model = 'gpt-4.1'), 1, 2, 1
+                (SELECT id FROM price WHERE provider_kind = 'official' AND model = 'gpt-4.1' AND service_tier = ''),
+                (SELECT id FROM price WHERE provider_kind = 'holysheep' AND model = 'gpt-4.1' AND service_tier = ''), 1, 2, 1
             FROM seq""")
     small = max_rss_kib("export", "--db", str(db), "--from", "2026-11-01", "--to", "2026-11-04")
     large = max_rss_kib("export", "--db", str(db), "--from", "2026-11-01", "--to", "2026-12-01")

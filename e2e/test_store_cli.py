@@ -134,7 +134,10 @@ def test_acknowledged_rows_survive_sigkill(tmp_path):
                    ifnull(sum(prompt_tokens), 0), ifnull(sum(cached_prompt_tokens), 0),
                    ifnull(sum(completion_tokens), 0), sum(latency_us)
             FROM call GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11"""
-        rollup = "SELECT * FROM call_rollup"
+        rollup = """
+            SELECT day, month, model, provider, provider_kind, team, key_id, tags, price_status, official_price_id,
+                   holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens, cached_prompt_tokens,
+                   completion_tokens, latency_us FROM call_rollup"""
         assert conn.execute(f"SELECT count(*) FROM ({group_by} EXCEPT {rollup})").fetchone() == (0,)
         assert conn.execute(f"SELECT count(*) FROM ({rollup} EXCEPT {group_by})").fetchone() == (0,)
         assert conn.execute("SELECT sum(calls) FROM call_rollup").fetchone() == (len(rows),)

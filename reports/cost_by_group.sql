@@ -7,12 +7,14 @@
 --
 -- Money is NOT summed here. Each result row carries the SUMMED tokens of its calls and the unit prices of the
 -- price rows those calls were costed with (micro-USD per million tokens); the Swift side multiplies them in Int128:
---   official  = (prompt - cached) x official input + cached x official cached input + completion x official output
+--   official  = each token kind x its official rate (CostCalculator: uncached text input, cache reads, 5-minute and
+--               1-hour cache writes, audio input, text output, audio output)
 --   holysheep = the same with the HolySheep row
 --   paid      = official when provider_kind = 'official' (the fallback served), else holysheep
 -- which is exactly the sum of each call's stored cost (tokens x price is linear), in pico-USD, never rounded here.
--- Calls without usage (price_status 'no_usage') and without a price row ('unpriced') come back in their own rows,
--- so the report shows them in their own columns instead of pricing them at zero.
+-- Calls without usage (price_status 'no_usage') and without a price row on some list ('unpriced': the missing
+-- list's price id is 0, so its price columns are NULL) come back in their own rows, so the report counts them in
+-- their own columns (per missing cost) instead of pricing them at zero.
 SELECT
     CASE :by
         WHEN 'model' THEN r.model
@@ -42,7 +44,20 @@ SELECT
     po.output_musd_per_mtok AS official_output,
     ph.input_musd_per_mtok AS holysheep_input,
     ph.cached_input_musd_per_mtok AS holysheep_cached_input,
-    ph.output_musd_per_mtok AS holysheep_output
+    ph.output_musd_per_mtok AS holysheep_output,
+    -- migrations/0004: cache-write and audio token sums and the matching rates (NULL = not listed on the row).
+    sum(r.cache_write_5m_tokens) AS cache_write_5m_tokens,
+    sum(r.cache_write_1h_tokens) AS cache_write_1h_tokens,
+    sum(r.audio_prompt_tokens) AS audio_prompt_tokens,
+    sum(r.audio_completion_tokens) AS audio_completion_tokens,
+    po.cache_write_input_musd_per_mtok AS official_cache_write_input,
+    po.cache_write_1h_input_musd_per_mtok AS official_cache_write_1h_input,
+    po.input_audio_musd_per_mtok AS official_input_audio,
+    po.output_audio_musd_per_mtok AS official_output_audio,
+    ph.cache_write_input_musd_per_mtok AS holysheep_cache_write_input,
+    ph.cache_write_1h_input_musd_per_mtok AS holysheep_cache_write_1h_input,
+    ph.input_audio_musd_per_mtok AS holysheep_input_audio,
+    ph.output_audio_musd_per_mtok AS holysheep_output_audio
 FROM call_rollup AS r
 LEFT JOIN api_key AS k ON k.id = r.key_id
 LEFT JOIN price AS po ON po.id = r.official_price_id

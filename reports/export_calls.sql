@@ -8,7 +8,9 @@ SELECT id, started_at_us, finished_at_us, endpoint, requested_model, model, prov
        status, http_status, error_type, attempts, fallback_used, prompt_tokens, cached_prompt_tokens,
        completion_tokens, reasoning_tokens, usage_source, latency_us, upstream_latency_us, ttft_us, queue_wait_us,
        inflight_at_admission, key_id, team, tags, upstream_request_id, price_status, official_price_id,
-       holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd
+       holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd,
+       cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens, service_tier,
+       missing_costs
 FROM call
 WHERE id BETWEEN :from_id AND :to_id
   AND started_at_us >= :from_us AND started_at_us < :to_us

@@ -56,9 +56,11 @@ struct PricesList: AsyncParsableCommand {
         commandName: "list",
         abstract: "List the prices in effect at a date (default: now).",
         discussion: """
-            Prints one row per list and model: list, model, input, cached_input, output (USD per million tokens, \
-            exact), effective_from, source. --format csv prints the `prices import` format, so a price book can be \
-            exported, edited and imported elsewhere.
+            Prints one row per list, model, long-context threshold and service tier: list, model, input, \
+            cached_input, output, effective_from, source, then cache_write_input, cache_write_1h_input, input_audio, \
+            output_audio (USD per million tokens, exact; empty = not listed, billed at the input or output rate), \
+            min_prompt_tokens (0 = every call) and service_tier (empty = every tier). --format csv prints the \
+            `prices import` format, so a price book can be exported, edited and imported elsewhere.
 
             Examples:
               holysheep-ledger prices list
@@ -93,18 +95,23 @@ struct PricesList: AsyncParsableCommand {
         switch format {
         case .table:
             out +=
-                ["list", "model", "input", "cached_input", "output", "effective_from", "source"]
-                .joined(separator: "\t") + "\n"
+                (["list", "model", "input", "cached_input", "output", "effective_from", "source"]
+                + PriceCSV.optionalColumns).joined(separator: "\t") + "\n"
         case .csv:
-            out += PriceCSV.header.joined(separator: ",") + "\n"
+            out += (PriceCSV.header + PriceCSV.optionalColumns).joined(separator: ",") + "\n"
         }
         for row in rows {
             let p = row.price
-            let fields = [
-                row.kind.rawValue, row.model, formatUSD(micros: p.inputMicroUSDPerMTok),
-                formatUSD(micros: p.cachedInputMicroUSDPerMTok), formatUSD(micros: p.outputMicroUSDPerMTok),
-                UTCDate.isoTimestamp(micros: row.effectiveFromMicros), row.source,
-            ]
+            let optional = [
+                p.cacheWriteInputMicroUSDPerMTok, p.cacheWrite1hInputMicroUSDPerMTok, p.inputAudioMicroUSDPerMTok,
+                p.outputAudioMicroUSDPerMTok,
+            ].map { $0.map { formatUSD(micros: $0) } ?? "" }
+            let fields =
+                [
+                    row.kind.rawValue, row.model, formatUSD(micros: p.inputMicroUSDPerMTok),
+                    formatUSD(micros: p.cachedInputMicroUSDPerMTok), formatUSD(micros: p.outputMicroUSDPerMTok),
+                    UTCDate.isoTimestamp(micros: row.effectiveFromMicros), row.source,
+                ] + optional + [String(row.minPromptTokens), row.serviceTier ?? ""]
             switch format {
             case .table: out += fields.joined(separator: "\t") + "\n"
             case .csv: out += fields.map(csvField).joined(separator: ",") + "\n"
@@ -132,8 +139,15 @@ struct PricesImport: AsyncParsableCommand {
               official,gpt-4.1,2.00,0.50,8.00,2026-12-01,"OpenAI pricing, 2026-11-30"
               holysheep,gpt-4.1,0.32,0.08,1.28,2026-12-01,HolySheep price list
 
-            The file is validated as a whole: one bad row, or a row whose list, model and date already exist, rejects \
-            the file with its line number and changes nothing.
+            Optional columns (any order): cache_write_input, cache_write_1h_input, input_audio, output_audio (USD \
+            per million tokens; empty = not listed), min_prompt_tokens (a long-context tier: the row prices the whole \
+            call when its input, cache reads and writes included, exceeds this many tokens) and service_tier (the \
+            row applies only to calls whose reply reports this tier, e.g. priority or flex).
+
+            The file is validated as a whole: one bad row, or a row whose list, model, threshold, tier and date \
+            already exist, rejects the file with its line number and changes nothing. A row whose price differs from \
+            the model's previous price by more than 5x on any dimension is warned about on stderr (a typo guard); \
+            --strict refuses the file instead.
 
             Examples:
               holysheep-ledger prices import prices-2026-12.csv
@@ -145,12 +159,17 @@ struct PricesImport: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
     var file: String
 
+    @Flag(help: "Refuse the file when a price differs from the model's previous price by more than 5x.")
+    var strict = false
+
     func run() async throws {
         let text: String
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
             throw LedgerStoreError.invalid("cannot read \(file) as UTF-8 text")
         }
-        let entries = try ledger.open().importPrices(csv: text, nowMicros: nowMicros())
+        let database = try ledger.open()
+        try checkPriceJumps(try PriceCSV.parse(text).map(\.entry), database: database, strict: strict)
+        let entries = try database.importPrices(csv: text, nowMicros: nowMicros())
         print("imported \(entries.count) price rows from \(file)")
     }
 }
@@ -167,7 +186,16 @@ struct PricesSet: AsyncParsableCommand {
             --holysheep-cached-input and --holysheep-output, or pass --no-holysheep. With --kind holysheep only the \
             HolySheep row is added.
 
-            A row for the same list, model and date that already exists is refused: calls already recorded keep the \
+            Further dimensions: --cache-write-input (5-minute cache writes), --cache-write-1h-input, --input-audio, \
+            --output-audio (unset: billed at the input or output rate). --min-prompt-tokens N makes the row a \
+            long-context tier (it prices whole calls whose input, cache reads and writes included, exceeds N tokens); \
+            --service-tier T makes it apply only to calls whose reply reports service_tier T. The derived HolySheep \
+            row scales every dimension by 0.16; with explicit --holysheep-* prices its further dimensions are unset.
+
+            A price more than 5x off the model's previous price on any dimension is warned about on stderr (a typo \
+            guard); --strict refuses it instead.
+
+            A row for the same list, model, threshold, tier and date that already exists is refused: calls already recorded keep the \
             costs they were recorded with, and new prices apply from their date.
 
             Examples:
@@ -218,6 +246,32 @@ struct PricesSet: AsyncParsableCommand {
     @Flag(help: "With an official price, do not add the derived HolySheep price.")
     var noHolysheep = false
 
+    @Option(help: ArgumentHelp("Cache-write (5-minute) input price.", valueName: "usd"), transform: parseUSD)
+    var cacheWriteInput: Int64?
+
+    @Option(
+        name: .customLong("cache-write-1h-input"),
+        help: ArgumentHelp("Cache-write (1-hour) input price.", valueName: "usd"), transform: parseUSD)
+    var cacheWrite1hInput: Int64?
+
+    @Option(help: ArgumentHelp("Audio input price.", valueName: "usd"), transform: parseUSD)
+    var inputAudio: Int64?
+
+    @Option(help: ArgumentHelp("Audio output price.", valueName: "usd"), transform: parseUSD)
+    var outputAudio: Int64?
+
+    @Option(
+        help: ArgumentHelp(
+            "A long-context tier: the row prices whole calls whose input exceeds this many tokens.",
+            valueName: "tokens"))
+    var minPromptTokens: Int64 = 0
+
+    @Option(help: ArgumentHelp("Only calls whose reply reports this service tier (priority, flex, ...).", valueName: "tier"))
+    var serviceTier: String?
+
+    @Flag(help: "Refuse a price that differs from the model's previous price by more than 5x.")
+    var strict = false
+
     func validate() throws {
         guard let kind = ProviderKind(rawValue: kind) else {
             throw ValidationError("--kind must be official or holysheep")
@@ -230,11 +284,17 @@ struct PricesSet: AsyncParsableCommand {
             throw ValidationError("give at least --holysheep-input and --holysheep-output")
         }
         if relay > 0 && noHolysheep { throw ValidationError("--no-holysheep contradicts --holysheep-*") }
+        guard minPromptTokens >= 0 else { throw ValidationError("--min-prompt-tokens must not be negative") }
+        if let serviceTier, serviceTier.isEmpty || serviceTier.contains(" ") {
+            throw ValidationError("--service-tier must be a tier name without spaces")
+        }
     }
 
     func run() async throws {
         let entries = try entries()
-        try ledger.open().addPrices(entries, nowMicros: nowMicros())
+        let database = try ledger.open()
+        try checkPriceJumps(entries, database: database, strict: strict)
+        try database.addPrices(entries, nowMicros: nowMicros())
         for entry in entries {
             let p = entry.price
             print(
@@ -247,15 +307,19 @@ struct PricesSet: AsyncParsableCommand {
     /// The rows to add: the given one, plus the HolySheep row for an official price.
     func entries() throws -> [PriceBookEntry] {
         let kind = ProviderKind(rawValue: kind) ?? .official
-        let price = ModelPrice(input: input, cachedInput: cachedInput ?? input, output: output)
-        var entries = [
-            PriceBookEntry(kind: kind, model: model, price: price, effectiveFromMicros: from, source: source)
-        ]
+        let price = ModelPrice(
+            input: input, cachedInput: cachedInput ?? input, output: output, cacheWriteInput: cacheWriteInput,
+            cacheWrite1hInput: cacheWrite1hInput, inputAudio: inputAudio, outputAudio: outputAudio)
+        func entry(_ kind: ProviderKind, _ price: ModelPrice, _ source: String) -> PriceBookEntry {
+            PriceBookEntry(
+                kind: kind, model: model, price: price, effectiveFromMicros: from, source: source,
+                minPromptTokens: minPromptTokens, serviceTier: serviceTier)
+        }
+        var entries = [entry(kind, price, source)]
         guard kind == .official, !noHolysheep else { return entries }
         if let hInput = holysheepInput, let hOutput = holysheepOutput {
             let relay = ModelPrice(input: hInput, cachedInput: holysheepCachedInput ?? hInput, output: hOutput)
-            entries.append(
-                PriceBookEntry(kind: .holysheep, model: model, price: relay, effectiveFromMicros: from, source: source))
+            entries.append(entry(.holysheep, relay, source))
         } else {
             let relay: ModelPrice
             do {
@@ -265,11 +329,20 @@ struct PricesSet: AsyncParsableCommand {
                 throw LedgerStoreError.invalid(
                     "official x 0.16 is not a whole micro-USD for these prices; give --holysheep-* prices")
             }
-            entries.append(
-                PriceBookEntry(
-                    kind: .holysheep, model: model, price: relay, effectiveFromMicros: from,
-                    source: "HolySheep = official x 0.16 (84% saving), derived from: \(source)"))
+            entries.append(entry(.holysheep, relay, "HolySheep = official x 0.16 (84% saving), derived from: \(source)"))
         }
         return entries
     }
+}
+
+/// The price typo guard of `prices import` and `prices set`: each new row more than 5x off its previous price is
+/// named on stderr; with `strict` the change is refused (nothing is written).
+func checkPriceJumps(_ entries: [PriceBookEntry], database: LedgerDatabase, strict: Bool) throws {
+    let warnings = PriceJumpGuard.warnings(for: entries, book: try database.loadPriceBook())
+    guard !warnings.isEmpty else { return }
+    if strict {
+        throw LedgerStoreError.invalid(
+            "refused (--strict): " + warnings.joined(separator: "; ") + "; nothing was changed")
+    }
+    for warning in warnings { FileHandle.standardError.write(Data(("warning: " + warning + "\n").utf8)) }
 }

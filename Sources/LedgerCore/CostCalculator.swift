@@ -2,29 +2,42 @@
 package enum CostCalculator {
     /// The cost of `usage` at `price`, in pico-USD.
     ///
-    /// Uncached prompt tokens at the input rate, cached prompt tokens at the cached rate (never also at the full rate),
-    /// completion tokens (reasoning included, as OpenAI counts them) at the output rate.
+    /// Each kind of token at its own rate and never at two: uncached text input at the input rate, cache reads at the
+    /// cached rate, 5-minute and 1-hour cache writes and audio input at theirs (the input rate when the row has none),
+    /// text output (reasoning included) at the output rate, audio output at its rate (the output rate when none).
     package static func cost(for usage: TokenUsage, price: ModelPrice) throws(CostError) -> Money {
         for (field, value) in [
             ("prompt_tokens", usage.promptTokens), ("cached_prompt_tokens", usage.cachedPromptTokens),
             ("completion_tokens", usage.completionTokens), ("reasoning_tokens", usage.reasoningTokens),
+            ("cache_write_5m_tokens", usage.cacheWrite5mTokens), ("cache_write_1h_tokens", usage.cacheWrite1hTokens),
+            ("audio_prompt_tokens", usage.audioPromptTokens),
+            ("audio_completion_tokens", usage.audioCompletionTokens),
         ] where value < 0 {
             throw .negativeTokens(field: field, value: value)
         }
-        guard usage.cachedPromptTokens <= usage.promptTokens else {
-            throw .cachedExceedsPrompt(cached: usage.cachedPromptTokens, prompt: usage.promptTokens)
+        // The subsets are added in Int128 so absurd counts cannot wrap before the comparison.
+        let inputParts =
+            Int128(usage.cachedPromptTokens) + Int128(usage.cacheWrite5mTokens) + Int128(usage.cacheWrite1hTokens)
+            + Int128(usage.audioPromptTokens)
+        guard inputParts <= Int128(usage.promptTokens) else {
+            throw .cachedExceedsPrompt(cached: Int64(clamping: inputParts), prompt: usage.promptTokens)
         }
-        for (field, value) in [
-            ("input", price.inputMicroUSDPerMTok), ("cached_input", price.cachedInputMicroUSDPerMTok),
-            ("output", price.outputMicroUSDPerMTok),
-        ] where value < 0 {
-            throw .negativePrice(field: field, value: value)
+        guard usage.audioCompletionTokens <= usage.completionTokens else {
+            throw .audioExceedsCompletion(audio: usage.audioCompletionTokens, completion: usage.completionTokens)
         }
+        for (field, value) in price.dimensions {
+            if let value, value < 0 { throw .negativePrice(field: field, value: value) }
+        }
+        let input = price.inputMicroUSDPerMTok
+        let output = price.outputMicroUSDPerMTok
         // tokens × (µUSD per 1e6 tokens) = tokens × µUSD / 1e6 = pico-USD × 1: exact.
-        let pico =
-            Int128(usage.uncachedPromptTokens) * Int128(price.inputMicroUSDPerMTok)
-            + Int128(usage.cachedPromptTokens) * Int128(price.cachedInputMicroUSDPerMTok)
-            + Int128(usage.completionTokens) * Int128(price.outputMicroUSDPerMTok)
+        var pico = Int128(usage.uncachedPromptTokens) * Int128(input)
+        pico += Int128(usage.cachedPromptTokens) * Int128(price.cachedInputMicroUSDPerMTok)
+        pico += Int128(usage.cacheWrite5mTokens) * Int128(price.cacheWriteInputMicroUSDPerMTok ?? input)
+        pico += Int128(usage.cacheWrite1hTokens) * Int128(price.cacheWrite1hInputMicroUSDPerMTok ?? input)
+        pico += Int128(usage.audioPromptTokens) * Int128(price.inputAudioMicroUSDPerMTok ?? input)
+        pico += Int128(usage.textCompletionTokens) * Int128(output)
+        pico += Int128(usage.audioCompletionTokens) * Int128(price.outputAudioMicroUSDPerMTok ?? output)
         return Money(picoUSD: pico)
     }
 

@@ -17,7 +17,8 @@ package struct CallExporter: Sendable {
         "cached_prompt_tokens", "completion_tokens", "reasoning_tokens", "usage_source", "latency_us",
         "upstream_latency_us", "ttft_us", "queue_wait_us", "inflight_at_admission", "key_id", "team", "tags",
         "upstream_request_id", "price_status", "official_price_id", "holysheep_price_id", "cost_paid_usd",
-        "cost_official_usd", "cost_holysheep_usd",
+        "cost_official_usd", "cost_holysheep_usd", "cache_write_5m_tokens", "cache_write_1h_tokens",
+        "audio_prompt_tokens", "audio_completion_tokens", "service_tier", "missing_costs",
     ]
     /// How each column's integers are written: 0 plain, 1 ISO timestamp, 2 exact USD from pico-USD.
     static let integerKinds: [UInt8] = columns.indices.map {

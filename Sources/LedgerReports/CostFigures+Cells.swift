@@ -22,6 +22,14 @@ package enum CostColumns {
         ]
         if latencyP95 { c.append(.init("p95_latency_ms", label: "p95 latency (ms)", essential: true)) }
         c.append(.init("fallback_calls", label: "Fallback calls"))
+        c += [
+            .init("cache_write_5m_tokens", label: "Cache write 5m tokens"),
+            .init("cache_write_1h_tokens", label: "Cache write 1h tokens"),
+            .init("audio_input_tokens", label: "Audio input tokens"),
+            .init("audio_output_tokens", label: "Audio output tokens"),
+            .init("missing_official_cost_calls", label: "Calls missing official cost"),
+            .init("missing_paid_cost_calls", label: "Calls missing paid cost"),
+        ]
         return c
     }
 
@@ -42,7 +50,7 @@ package enum CostColumns {
         let paid = apportion(rows.map { currency.scaled($0.paid) }, unit: currency.centUnit)
         func cells(_ f: CostFigures, _ o: Int128, _ p: Int128) -> [ReportTable.Cell] {
             counts(f) + [.decimal(o, scale: 2), .decimal(p, scale: 2), .decimal(o - p, scale: 2)]
-                + ratios(f) + latency(f, p95: latencyP95) + [.integer(Int128(f.fallbackCalls))]
+                + ratios(f) + latency(f, p95: latencyP95) + [.integer(Int128(f.fallbackCalls))] + dimensions(f)
         }
         let body = rows.indices.map { cells(rows[$0], official.rows[$0], paid.rows[$0]) }
         return (body, cells(total, official.total, paid.total))
@@ -76,6 +84,14 @@ package enum CostColumns {
         [
             f.calls, f.failedCalls, f.noUsageCalls, f.unpricedCalls, f.inputTokens, f.cachedInputTokens,
             f.outputTokens, f.unpricedTokens,
+        ].map { .integer(Int128($0)) }
+    }
+
+    /// The token kinds of migrations/0004 and the calls missing each cost, after fallback_calls.
+    static func dimensions(_ f: CostFigures) -> [ReportTable.Cell] {
+        [
+            f.cacheWrite5mTokens, f.cacheWrite1hTokens, f.audioInputTokens, f.audioOutputTokens,
+            f.missingOfficialCalls, f.missingPaidCalls,
         ].map { .integer(Int128($0)) }
     }
 

@@ -15,6 +15,16 @@ package struct CostFigures: Sendable, Hashable {
     package var inputTokens: Int64 = 0
     package var cachedInputTokens: Int64 = 0
     package var outputTokens: Int64 = 0
+    /// Cache writes (5-minute, 1-hour), audio input (all inside `inputTokens`) and audio output (inside
+    /// `outputTokens`) of all calls with usage.
+    package var cacheWrite5mTokens: Int64 = 0
+    package var cacheWrite1hTokens: Int64 = 0
+    package var audioInputTokens: Int64 = 0
+    package var audioOutputTokens: Int64 = 0
+    /// Calls with usage whose official cost, or whose paid cost, is missing (no price row on that list); each
+    /// counted on its own and never summed as zero.
+    package var missingOfficialCalls: Int64 = 0
+    package var missingPaidCalls: Int64 = 0
     /// Prompt plus completion tokens of the unpriced calls (also inside the three counts above).
     package var unpricedTokens: Int64 = 0
     /// Priced calls at the official list price.
@@ -40,6 +50,12 @@ package struct CostFigures: Sendable, Hashable {
         s.inputTokens += rhs.inputTokens
         s.cachedInputTokens += rhs.cachedInputTokens
         s.outputTokens += rhs.outputTokens
+        s.cacheWrite5mTokens += rhs.cacheWrite5mTokens
+        s.cacheWrite1hTokens += rhs.cacheWrite1hTokens
+        s.audioInputTokens += rhs.audioInputTokens
+        s.audioOutputTokens += rhs.audioOutputTokens
+        s.missingOfficialCalls += rhs.missingOfficialCalls
+        s.missingPaidCalls += rhs.missingPaidCalls
         s.unpricedTokens += rhs.unpricedTokens
         s.official += rhs.official
         s.paid += rhs.paid

@@ -12,6 +12,10 @@ struct RollupRow {
     var cachedPromptTokens: Int64
     var completionTokens: Int64
     var latencySumMicros: Int64
+    var cacheWrite5mTokens: Int64
+    var cacheWrite1hTokens: Int64
+    var audioPromptTokens: Int64
+    var audioCompletionTokens: Int64
     var official: ModelPrice?
     var holysheep: ModelPrice?
 
@@ -26,11 +30,19 @@ struct RollupRow {
         cachedPromptTokens = row[7]
         completionTokens = row[8]
         latencySumMicros = row[9]
+        cacheWrite5mTokens = row[16]
+        cacheWrite1hTokens = row[17]
+        audioPromptTokens = row[18]
+        audioCompletionTokens = row[19]
         if let i: Int64 = row[10], let c: Int64 = row[11], let o: Int64 = row[12] {
-            official = ModelPrice(input: i, cachedInput: c, output: o)
+            official = ModelPrice(
+                input: i, cachedInput: c, output: o, cacheWriteInput: row[20], cacheWrite1hInput: row[21],
+                inputAudio: row[22], outputAudio: row[23])
         }
         if let i: Int64 = row[13], let c: Int64 = row[14], let o: Int64 = row[15] {
-            holysheep = ModelPrice(input: i, cachedInput: c, output: o)
+            holysheep = ModelPrice(
+                input: i, cachedInput: c, output: o, cacheWriteInput: row[24], cacheWrite1hInput: row[25],
+                inputAudio: row[26], outputAudio: row[27])
         }
     }
 
@@ -43,24 +55,33 @@ struct RollupRow {
         f.inputTokens = promptTokens
         f.cachedInputTokens = cachedPromptTokens
         f.outputTokens = completionTokens
+        f.cacheWrite5mTokens = cacheWrite5mTokens
+        f.cacheWrite1hTokens = cacheWrite1hTokens
+        f.audioInputTokens = audioPromptTokens
+        f.audioOutputTokens = audioCompletionTokens
         f.latencySumMicros = Int128(latencySumMicros)
-        switch priceStatus {
-        case "no_usage":
+        guard priceStatus != "no_usage" else {
             f.noUsageCalls = calls
-        case "unpriced":
+            return f
+        }
+        if priceStatus == "unpriced" {
+            // At least one of the three costs is missing (migrations/0004: each list is costed on its own).
             f.unpricedCalls = calls
             f.unpricedTokens = promptTokens + completionTokens
-        default:
-            if let official, let holysheep {
-                let usage = TokenUsage(
-                    promptTokens: promptTokens, cachedPromptTokens: cachedPromptTokens,
-                    completionTokens: completionTokens)
-                f.official = try CostCalculator.cost(for: usage, price: official)
-                f.paid = providerKind == "official" ? f.official : try CostCalculator.cost(for: usage, price: holysheep)
-            } else {
-                f.unpricedCalls = calls
-                f.unpricedTokens = promptTokens + completionTokens
-            }
+        }
+        let paidPrice = providerKind == "official" ? official : holysheep
+        if let official, let paidPrice {
+            let usage = TokenUsage(
+                promptTokens: promptTokens, cachedPromptTokens: cachedPromptTokens, completionTokens: completionTokens,
+                cacheWrite5mTokens: cacheWrite5mTokens, cacheWrite1hTokens: cacheWrite1hTokens,
+                audioPromptTokens: audioPromptTokens, audioCompletionTokens: audioCompletionTokens)
+            f.official = try CostCalculator.cost(for: usage, price: official)
+            f.paid = providerKind == "official" ? f.official : try CostCalculator.cost(for: usage, price: paidPrice)
+        } else {
+            // A cost known on one list only stays out of both sums, so savings never compare it with a missing one;
+            // the calls are counted per missing cost instead, never summed as zero.
+            if official == nil { f.missingOfficialCalls = calls }
+            if paidPrice == nil { f.missingPaidCalls = calls }
         }
         return f
     }

@@ -12,8 +12,11 @@ package enum CallRecord {
             prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens, usage_source,
             latency_us, upstream_latency_us, ttft_us, queue_wait_us, inflight_at_admission,
             key_id, team, tags, upstream_request_id,
-            price_status, official_price_id, holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd
-        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            price_status, official_price_id, holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd,
+            cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens, service_tier,
+            missing_costs
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+                  ?, ?, ?, ?, ?, ?)
         """
 
     /// The three costs of a call and the price rows they came from.
@@ -24,23 +27,39 @@ package enum CallRecord {
         var paid: Int64?
         var official: Int64?
         var holysheep: Int64?
+        /// Which costs are missing and why ("holysheep: no holysheep price for x"), nil when none is.
+        var missing: String?
     }
 
+    /// Costs a call on each list independently: a list without a row for the call leaves only its own cost (and the
+    /// paid cost, when that list is what was paid) NULL, and `missing` says so. `priced` only when all three are set.
     static func costing(_ event: UsageEvent, book: PriceBook) throws -> Costing {
         guard let usage = event.usage else { return Costing(status: "no_usage") }
-        guard let model = event.model,
-            let official = book.row(model: model, kind: .official, atMicros: event.startedAtMicros),
-            let relay = book.row(model: model, kind: .holysheep, atMicros: event.startedAtMicros)
-        else { return Costing(status: "unpriced") }
-        let officialCost = try CostCalculator.cost(for: usage, price: official.price)
-        let relayCost = try CostCalculator.cost(for: usage, price: relay.price)
-        let paid = event.providerKind == .official ? officialCost : relayCost
-        guard let o = Int64(exactly: officialCost.picoUSD), let h = Int64(exactly: relayCost.picoUSD),
-            let p = Int64(exactly: paid.picoUSD)
-        else { throw CostError.overflow }
+        guard let model = event.model else {
+            return Costing(status: "unpriced", missing: "paid, official, holysheep: the call names no model")
+        }
+        func cost(_ kind: ProviderKind) throws -> (id: Int64, pico: Int64)? {
+            guard let row = book.row(model: model, kind: kind, atMicros: event.startedAtMicros, usage: usage) else {
+                return nil
+            }
+            guard let pico = Int64(exactly: try CostCalculator.cost(for: usage, price: row.price).picoUSD) else {
+                throw CostError.overflow
+            }
+            return (row.id, pico)
+        }
+        let official = try cost(.official)
+        let relay = try cost(.holysheep)
+        let paid = event.providerKind == .official ? official : relay
+        var missing: [String] = []
+        if paid == nil {
+            missing.append("paid: no \((event.providerKind ?? .holysheep).rawValue) price for \(model)")
+        }
+        if official == nil { missing.append("official: no official price for \(model)") }
+        if relay == nil { missing.append("holysheep: no holysheep price for \(model)") }
         return Costing(
-            status: "priced", officialPriceID: official.id, holysheepPriceID: relay.id, paid: p, official: o,
-            holysheep: h)
+            status: missing.isEmpty ? "priced" : "unpriced", officialPriceID: official?.id,
+            holysheepPriceID: relay?.id, paid: paid?.pico, official: official?.pico, holysheep: relay?.pico,
+            missing: missing.isEmpty ? nil : missing.joined(separator: "; "))
     }
 
     /// Inserts calls and adds them to `call_rollup`, in the caller's transaction: the one insert path of the ledger
@@ -62,7 +81,7 @@ package enum CallRecord {
     }
 
     /// Inserts one `call` row and adds it to `rollup`.
-    /// Binds with the SQLite C API on GRDB's cached statement: the writer's hot path, where boxing 35 values into
+    /// Binds with the SQLite C API on GRDB's cached statement: the writer's hot path, where boxing 41 values into
     /// `StatementArguments` cost more than the insert itself (bench/README.md).
     private static func insertCall(_ event: UsageEvent, book: PriceBook, db: Database, rollup: inout RollupBatch)
         throws -> Int64?
@@ -107,6 +126,12 @@ package enum CallRecord {
         bind.int(c.paid)
         bind.int(c.official)
         bind.int(c.holysheep)
+        bind.int(u?.cacheWrite5mTokens)
+        bind.int(u?.cacheWrite1hTokens)
+        bind.int(u?.audioPromptTokens)
+        bind.int(u?.audioCompletionTokens)
+        bind.text(u?.serviceTier)
+        bind.text(c.missing)
         try bind.execute(db)
         try rollup.add(event, month: month, costing: c)
         return c.paid

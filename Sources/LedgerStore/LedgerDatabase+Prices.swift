@@ -15,14 +15,7 @@ extension LedgerDatabase {
                 var ids: [Int64] = []
                 for entry in entries {
                     try Self.validate(entry)
-                    let exists =
-                        try Bool.fetchOne(
-                            db,
-                            sql: """
-                                SELECT EXISTS (SELECT 1 FROM price
-                                    WHERE provider_kind = ? AND model = ? AND effective_from_us = ?)
-                                """, arguments: [entry.kind.rawValue, entry.model, entry.effectiveFromMicros]) ?? false
-                    if exists {
+                    if try Self.exists(entry, db: db) {
                         throw LedgerStoreError.duplicatePrice(
                             kind: entry.kind.rawValue, model: entry.model,
                             effectiveFrom: UTCDate.isoTimestamp(micros: entry.effectiveFromMicros))
@@ -30,12 +23,18 @@ extension LedgerDatabase {
                     try db.execute(
                         sql: """
                             INSERT INTO price (provider_kind, model, input_musd_per_mtok, cached_input_musd_per_mtok,
-                                output_musd_per_mtok, currency, effective_from_us, source, created_at_us)
-                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                output_musd_per_mtok, cache_write_input_musd_per_mtok,
+                                cache_write_1h_input_musd_per_mtok, input_audio_musd_per_mtok,
+                                output_audio_musd_per_mtok, min_prompt_tokens, service_tier, currency,
+                                effective_from_us, source, created_at_us)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                             """,
                         arguments: [
                             entry.kind.rawValue, entry.model, entry.price.inputMicroUSDPerMTok,
-                            entry.price.cachedInputMicroUSDPerMTok, entry.price.outputMicroUSDPerMTok, entry.currency,
+                            entry.price.cachedInputMicroUSDPerMTok, entry.price.outputMicroUSDPerMTok,
+                            entry.price.cacheWriteInputMicroUSDPerMTok, entry.price.cacheWrite1hInputMicroUSDPerMTok,
+                            entry.price.inputAudioMicroUSDPerMTok, entry.price.outputAudioMicroUSDPerMTok,
+                            entry.minPromptTokens, entry.serviceTier ?? "", entry.currency,
                             entry.effectiveFromMicros, entry.source, nowMicros,
                         ])
                     ids.append(db.lastInsertedRowID)
@@ -54,17 +53,7 @@ extension LedgerDatabase {
     @discardableResult
     package func importPrices(csv text: String, nowMicros: Int64) throws -> [PriceBookEntry] {
         let rows = try PriceCSV.parse(text)
-        let existing = try writer.read { db in
-            try rows.first { row in
-                try Bool.fetchOne(
-                    db,
-                    sql: """
-                        SELECT EXISTS (SELECT 1 FROM price
-                            WHERE provider_kind = ? AND model = ? AND effective_from_us = ?)
-                        """, arguments: [row.entry.kind.rawValue, row.entry.model, row.entry.effectiveFromMicros])
-                    ?? false
-            }
-        }
+        let existing = try writer.read { db in try rows.first { row in try Self.exists(row.entry, db: db) } }
         if let row = existing {
             throw LedgerStoreError.invalidPriceCSV(
                 line: row.line,
@@ -76,15 +65,30 @@ extension LedgerDatabase {
         return rows.map(\.entry)
     }
 
-    /// The rows in effect at `micros` (the latest per list and model), or every row with `history`.
+    /// The rows in effect at `micros` (the latest of each list, model, threshold and tier), or every row with
+    /// `history`.
     package func prices(atMicros micros: Int64, history: Bool = false) throws -> [PriceBook.Row] {
         let book = try loadPriceBook()
-        return book.allRows.filter { row in
-            history || book.row(model: row.model, kind: row.kind, atMicros: micros) == row
-        }
-        .sorted {
-            ($0.model, $0.kind.rawValue, $0.effectiveFromMicros) < ($1.model, $1.kind.rawValue, $1.effectiveFromMicros)
-        }
+        return (history ? book.allRows : book.rowsInEffect(atMicros: micros))
+            .sorted {
+                ($0.model, $0.kind.rawValue, $0.serviceTier ?? "", $0.minPromptTokens, $0.effectiveFromMicros)
+                    < ($1.model, $1.kind.rawValue, $1.serviceTier ?? "", $1.minPromptTokens, $1.effectiveFromMicros)
+            }
+    }
+
+    /// Whether a row of `entry`'s series (list, model, threshold, tier) already starts at its effective date.
+    static func exists(_ entry: PriceBookEntry, db: Database) throws -> Bool {
+        try Bool.fetchOne(
+            db,
+            sql: """
+                SELECT EXISTS (SELECT 1 FROM price
+                    WHERE provider_kind = ? AND model = ? AND min_prompt_tokens = ? AND service_tier = ?
+                      AND effective_from_us = ?)
+                """,
+            arguments: [
+                entry.kind.rawValue, entry.model, entry.minPromptTokens, entry.serviceTier ?? "",
+                entry.effectiveFromMicros,
+            ]) ?? false
     }
 
     static func validate(_ entry: PriceBookEntry) throws {
@@ -95,9 +99,14 @@ extension LedgerDatabase {
         guard entry.currency == "USD" else {
             throw LedgerStoreError.invalid("prices are in USD (got \(entry.currency))")
         }
-        let p = entry.price
-        guard p.inputMicroUSDPerMTok >= 0, p.cachedInputMicroUSDPerMTok >= 0, p.outputMicroUSDPerMTok >= 0 else {
+        guard entry.price.dimensions.allSatisfy({ ($0.value ?? 0) >= 0 }) else {
             throw LedgerStoreError.invalid("prices must not be negative")
+        }
+        guard entry.minPromptTokens >= 0 else {
+            throw LedgerStoreError.invalid("min_prompt_tokens must not be negative")
+        }
+        if let tier = entry.serviceTier, tier.isEmpty || tier.trimmingSpaces != tier {
+            throw LedgerStoreError.invalid("service_tier must be a tier name without spaces (or absent)")
         }
     }
 }

@@ -2,7 +2,7 @@ import GRDB
 import GRDBSQLite
 import LedgerCore
 
-/// The `call_rollup` rows of one transaction's inserts (migrations/0003), summed in memory and upserted once per key.
+/// The `call_rollup` rows of one transaction's inserts (migrations/0003, token sums of 0004), summed in memory and upserted once per key.
 ///
 /// The key and sums are exactly what 0003's backfill `GROUP BY` computes from the `call` rows: NULLs become '' or 0,
 /// `day` is the floor of `started_at_us` in UTC days, `failed_calls` counts `status <> 'ok'`, and tokens of calls
@@ -30,6 +30,10 @@ struct RollupBatch {
         var cachedPromptTokens: Int64 = 0
         var completionTokens: Int64 = 0
         var latencyMicros: Int64 = 0
+        var cacheWrite5mTokens: Int64 = 0
+        var cacheWrite1hTokens: Int64 = 0
+        var audioPromptTokens: Int64 = 0
+        var audioCompletionTokens: Int64 = 0
     }
 
     /// The batch's keys in first-seen order. A batch usually holds a handful of keys (one model, team and day
@@ -47,8 +51,9 @@ struct RollupBatch {
         INSERT INTO call_rollup (
             day, month, model, provider, provider_kind, team, key_id, tags, price_status, official_price_id,
             holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens, cached_prompt_tokens,
-            completion_tokens, latency_us
-        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            completion_tokens, latency_us, cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens,
+            audio_completion_tokens
+        ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT DO UPDATE SET
             calls = calls + excluded.calls,
             failed_calls = failed_calls + excluded.failed_calls,
@@ -56,7 +61,11 @@ struct RollupBatch {
             prompt_tokens = prompt_tokens + excluded.prompt_tokens,
             cached_prompt_tokens = cached_prompt_tokens + excluded.cached_prompt_tokens,
             completion_tokens = completion_tokens + excluded.completion_tokens,
-            latency_us = latency_us + excluded.latency_us
+            latency_us = latency_us + excluded.latency_us,
+            cache_write_5m_tokens = cache_write_5m_tokens + excluded.cache_write_5m_tokens,
+            cache_write_1h_tokens = cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+            audio_prompt_tokens = audio_prompt_tokens + excluded.audio_prompt_tokens,
+            audio_completion_tokens = audio_completion_tokens + excluded.audio_completion_tokens
         """
 
     /// Throws `CostError.overflow` rather than let a sum wrap (SQLite would turn it into a REAL).
@@ -116,6 +125,10 @@ struct RollupBatch {
         bind.int(sums.cachedPromptTokens)
         bind.int(sums.completionTokens)
         bind.int(sums.latencyMicros)
+        bind.int(sums.cacheWrite5mTokens)
+        bind.int(sums.cacheWrite1hTokens)
+        bind.int(sums.audioPromptTokens)
+        bind.int(sums.audioCompletionTokens)
         try bind.execute(db)
     }
 }
@@ -134,6 +147,10 @@ extension RollupBatch.Sums {
             try plus(&promptTokens, usage.promptTokens)
             try plus(&cachedPromptTokens, usage.cachedPromptTokens)
             try plus(&completionTokens, usage.completionTokens)
+            try plus(&cacheWrite5mTokens, usage.cacheWrite5mTokens)
+            try plus(&cacheWrite1hTokens, usage.cacheWrite1hTokens)
+            try plus(&audioPromptTokens, usage.audioPromptTokens)
+            try plus(&audioCompletionTokens, usage.audioCompletionTokens)
         }
         try plus(&latencyMicros, event.latencyMicros)
     }

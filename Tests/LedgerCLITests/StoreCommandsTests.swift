@@ -128,4 +128,45 @@ import Testing
         #expect(imported.map(\.source) == ["OpenAI pricing, \"GPT-5\", 2026-11-30"])
         #expect(imported.map(\.effectiveFromMicros) == [1_764_547_200_000_000])
     }
+
+    @Test func pricesSetTakesTheNewDimensionsAndTheTypoGuardRefusesWithStrict() async throws {
+        let temp = TemporaryLedgerPath("cli-prices-dims")
+        defer { temp.remove() }
+        var tier = try #require(
+            try HolysheepLedger.parseAsRoot([
+                "prices", "set", "--db", temp.path, "--model", "claude-sonnet-4.5", "--input", "6", "--cached-input",
+                "0.6", "--output", "22.5", "--cache-write-input", "7.5", "--cache-write-1h-input", "12",
+                "--min-prompt-tokens", "200000", "--from", "2026-12-01", "--source", "Anthropic pricing",
+            ]) as? PricesSet)
+        try await tier.run()
+        let dec1 = try #require(UTCDate.micros(parsing: "2026-12-01"))
+        let book = try LedgerDatabase(path: temp.path).loadPriceBook()
+        let usage = TokenUsage(promptTokens: 250_000, completionTokens: 0)
+        let relay = try #require(book.row(model: "claude-sonnet-4.5", kind: .holysheep, atMicros: dec1, usage: usage))
+        #expect(relay.effectiveFromMicros == dec1 && relay.minPromptTokens == 200_000)
+        #expect(relay.price.cacheWrite1hInputMicroUSDPerMTok == 1_920_000)
+        // 80.00 instead of 8.00: refused with --strict, nothing written.
+        var typo = try #require(
+            try HolysheepLedger.parseAsRoot([
+                "prices", "set", "--db", temp.path, "--model", "gpt-4.1", "--input", "2", "--cached-input", "0.5",
+                "--output", "80", "--from", "2026-12-01", "--source", "s", "--strict",
+            ]) as? PricesSet)
+        await #expect {
+            try await typo.run()
+        } throws: { error in
+            "\(error)".contains("gpt-4.1") && "\(error)".contains("output 8 -> 80")
+        }
+        let after = try LedgerDatabase(path: temp.path).loadPriceBook()
+        #expect(after.row(model: "gpt-4.1", kind: .official, atMicros: dec1)?.effectiveFromMicros == 0)
+        // The list shows the new columns, and its CSV imports back.
+        let rows = try LedgerDatabase(path: temp.path).prices(atMicros: dec1)
+        let csv = PricesList.render(rows, format: .csv)
+        #expect(csv.hasPrefix(
+            "provider_kind,model,input,cached_input,output,effective_from,source,cache_write_input,"
+                + "cache_write_1h_input,input_audio,output_audio,min_prompt_tokens,service_tier\n"))
+        #expect(csv.contains(
+            "official,claude-sonnet-4.5,6.00,0.60,22.50,\(UTCDate.isoTimestamp(micros: dec1)),Anthropic pricing,7.50,12.00,,,"
+                + "200000,\n"))
+        #expect(csv.contains(",priority\n"))
+    }
 }

@@ -35,9 +35,11 @@ import Testing
 
     /// Recomputes every figure of every grouping from the raw `call` rows (their stored per-call costs), without
     /// the rollup or the report queries, and compares exactly.
-    @Test(arguments: ["model", "provider", "team", "key", "day", "tag:project"])
-    func everyFigureMatchesAnIndependentRecomputationFromRawCalls(by: String) throws {
-        let database = try ReportFixture.ledger()
+    /// The second ledger holds calls with every price dimension of migrations/0004: cache writes, audio, a
+    /// long-context tier, a service tier, and a model with an official price only.
+    @Test(arguments: ["model", "provider", "team", "key", "day", "tag:project"], [false, true])
+    func everyFigureMatchesAnIndependentRecomputationFromRawCalls(by: String, dimensions: Bool) throws {
+        let database = try dimensions ? ReportFixture.dimensionsLedger() : ReportFixture.ledger()
         let period = ReportPeriod(month: ReportFixture.november)
         let grouping = try ReportGrouping(parsing: by)
         let report = try MonthlyCostReport.make(period: period, grouping: grouping, database: database)
@@ -49,7 +51,7 @@ import Testing
                     WHERE started_at_us >= ? AND started_at_us < ?
                     """, arguments: [period.fromMicros, period.toMicros])
         }
-        #expect(calls.count == 14)
+        #expect(calls.count == (dimensions ? ReportFixture.dimensionEvents().count : 14))
         func group(_ row: Row) -> String {
             switch by {
             case "model": return row["model"] ?? ""
@@ -80,14 +82,27 @@ import Testing
             f.inputTokens += prompt ?? 0
             f.cachedInputTokens += row["cached_prompt_tokens"] as Int64? ?? 0
             f.outputTokens += completion ?? 0
+            f.cacheWrite5mTokens += row["cache_write_5m_tokens"] as Int64? ?? 0
+            f.cacheWrite1hTokens += row["cache_write_1h_tokens"] as Int64? ?? 0
+            f.audioInputTokens += row["audio_prompt_tokens"] as Int64? ?? 0
+            f.audioOutputTokens += row["audio_completion_tokens"] as Int64? ?? 0
             switch row["price_status"] as String {
             case "no_usage": f.noUsageCalls += 1
             case "unpriced":
                 f.unpricedCalls += 1
                 f.unpricedTokens += (prompt ?? 0) + (completion ?? 0)
-            default:
-                f.official += Money(picoUSD: row["cost_official_pusd"] as Int64)
-                f.paid += Money(picoUSD: row["cost_paid_pusd"] as Int64)
+            default: break
+            }
+            if row["price_status"] as String != "no_usage" {
+                let official: Int64? = row["cost_official_pusd"]
+                let paid: Int64? = row["cost_paid_pusd"]
+                if let official, let paid {
+                    f.official += Money(picoUSD: Int128(official))
+                    f.paid += Money(picoUSD: Int128(paid))
+                } else {
+                    if official == nil { f.missingOfficialCalls += 1 }
+                    if paid == nil { f.missingPaidCalls += 1 }
+                }
             }
             f.latencySumMicros += Int128(row["latency_us"] as Int64)
             latencies[g, default: []].append(row["latency_us"])
@@ -108,7 +123,13 @@ import Testing
         var total = expected.values.reduce(CostFigures(), +)
         total.p95LatencyMicros = p95(latencies.values.flatMap { $0 })
         #expect(report.total == total)
-        #expect(report.total.calls == 14)
+        #expect(report.total.calls == (dimensions ? ReportFixture.dimensionEvents().count : 14))
+        if dimensions {
+            // The fixture exercises what it claims: every new token kind and a missing cost of each kind.
+            #expect(total.cacheWrite5mTokens > 0 && total.cacheWrite1hTokens > 0 && total.audioInputTokens > 0)
+            #expect(total.audioOutputTokens > 0 && total.missingOfficialCalls > 0 && total.missingPaidCalls > 0)
+            #expect(total.missingOfficialCalls != total.missingPaidCalls)
+        }
     }
 
     @Test func csvGroupRowsSumExactlyToTheTotalRowEvenWhenRoundingDisagrees() throws {

@@ -90,4 +90,66 @@ enum ReportFixture {
             monthOffsetDays: 1)
         return events
     }
+
+    /// A ledger with calls of every price dimension (migrations/0004), in November 2026.
+    static func dimensionsLedger() throws -> LedgerDatabase {
+        let database = try LedgerDatabase(DatabaseQueue())
+        // A model with an official price and no HolySheep row; another with a HolySheep price only.
+        try database.addPrices(
+            [
+                PriceBookEntry(
+                    kind: .official, model: "o3", price: ModelPrice(input: 2_000_000, cachedInput: 500_000, output: 8_000_000),
+                    effectiveFromMicros: 0, source: "OpenAI pricing page"),
+                PriceBookEntry(
+                    kind: .holysheep, model: "relay-only", price: ModelPrice(input: 100_000, cachedInput: 10_000, output: 200_000),
+                    effectiveFromMicros: 0, source: "HolySheep list"),
+                PriceBookEntry(
+                    kind: .official, model: "gpt-4o-audio", price: ModelPrice(
+                        input: 2_500_000, cachedInput: 1_250_000, output: 10_000_000, inputAudio: 40_000_000,
+                        outputAudio: 80_000_000),
+                    effectiveFromMicros: 0, source: "OpenAI pricing page"),
+                PriceBookEntry(
+                    kind: .holysheep, model: "gpt-4o-audio", price: ModelPrice(
+                        input: 400_000, cachedInput: 200_000, output: 1_600_000, inputAudio: 6_400_000,
+                        outputAudio: 12_800_000),
+                    effectiveFromMicros: 0, source: "HolySheep = official x 0.16"),
+            ], nowMicros: 1)
+        try database.insert(dimensionEvents())
+        return database
+    }
+
+    static func dimensionEvents() -> [UsageEvent] {
+        var events: [UsageEvent] = []
+        func add(day: Int, model: String, kind: ProviderKind = .holysheep, usage: TokenUsage, team: String) {
+            let id = Int64(events.count + 1)
+            let start = micros(day: day)
+            events.append(
+                UsageEvent(
+                    id: id, startedAtMicros: start, finishedAtMicros: start + 1000, endpoint: "/v1/chat/completions",
+                    requestedModel: model, model: model, provider: kind.rawValue, providerKind: kind, status: .ok,
+                    fallbackUsed: kind == .official, usage: usage, latencyMicros: 1000 + id, team: team,
+                    tags: "project=p\(id % 2)"))
+        }
+        let anthropic = TokenUsage(
+            promptTokens: 15_000, cachedPromptTokens: 10_000, completionTokens: 500, cacheWrite5mTokens: 1000,
+            cacheWrite1hTokens: 2000, serviceTier: "standard")
+        add(day: 1, model: "claude-sonnet-4.5", usage: anthropic, team: "a")
+        add(day: 1, model: "claude-sonnet-4.5", kind: .official, usage: anthropic, team: "b")
+        add(day: 2, model: "claude-sonnet-4.5", usage: TokenUsage(
+            promptTokens: 250_000, cachedPromptTokens: 40_000, completionTokens: 1000, cacheWrite1hTokens: 9000),
+            team: "a")
+        add(day: 2, model: "gpt-4.1", usage: TokenUsage(promptTokens: 1000, completionTokens: 1000, serviceTier: "priority"),
+            team: "b")
+        add(day: 3, model: "gpt-4.1", usage: TokenUsage(promptTokens: 1000, completionTokens: 1000, serviceTier: "default"),
+            team: "b")
+        add(day: 3, model: "gemini-2.5-flash", usage: TokenUsage(promptTokens: 1000, completionTokens: 10, audioPromptTokens: 400),
+            team: "a")
+        add(day: 4, model: "gpt-4o-audio", usage: TokenUsage(
+            promptTokens: 1000, completionTokens: 500, audioPromptTokens: 600, audioCompletionTokens: 400), team: "c")
+        add(day: 4, model: "o3", usage: TokenUsage(promptTokens: 700, completionTokens: 70), team: "c")
+        add(day: 5, model: "o3", kind: .official, usage: TokenUsage(promptTokens: 700, completionTokens: 70), team: "c")
+        add(day: 6, model: "o3", usage: TokenUsage(promptTokens: 10, completionTokens: 1), team: "a")
+        add(day: 5, model: "relay-only", usage: TokenUsage(promptTokens: 50, completionTokens: 5), team: "a")
+        return events
+    }
 }

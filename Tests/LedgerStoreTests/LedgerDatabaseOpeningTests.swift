@@ -30,7 +30,11 @@ import Testing
             let applied = try ledger.writer.read {
                 try String.fetchAll($0, sql: "SELECT identifier FROM grdb_migrations")
             }
-            #expect(applied == ["0001_ledger", "0002_default_prices", "0003_call_rollup", "0005_month_close"])
+            #expect(
+                applied == [
+                    "0001_ledger", "0002_default_prices", "0003_call_rollup", "0004_price_dimensions",
+                    "0005_month_close",
+                ])
             let prices = try ledger.writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM price") }
             #expect(prices == DefaultPrices.entries.count)
         }

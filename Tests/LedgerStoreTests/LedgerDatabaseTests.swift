@@ -8,7 +8,11 @@ import Testing
         let ledger = try LedgerDatabase(DatabaseQueue())
         let book = try ledger.writer.read { try PriceBook.load($0) }
         for entry in DefaultPrices.entries {
-            #expect(book.price(model: entry.model, kind: entry.kind, atMicros: 0) == entry.price, "\(entry.kind) \(entry.model)")
+            let row = book.allRows.first {
+                $0.kind == entry.kind && $0.model == entry.model && $0.minPromptTokens == entry.minPromptTokens
+                    && $0.serviceTier == entry.serviceTier && $0.effectiveFromMicros == 0
+            }
+            #expect(row?.price == entry.price, "\(entry.kind) \(entry.model) \(entry.minPromptTokens) \(entry.serviceTier ?? "")")
         }
         let count = try ledger.writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM price") }
         #expect(count == DefaultPrices.entries.count)

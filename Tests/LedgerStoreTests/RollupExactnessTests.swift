@@ -15,13 +15,16 @@ import Testing
                ifnull(key_id, 0), ifnull(tags, ''), price_status, ifnull(official_price_id, 0),
                ifnull(holysheep_price_id, 0), count(*), total(status != 'ok'), total(fallback_used),
                total(ifnull(prompt_tokens, 0)), total(ifnull(cached_prompt_tokens, 0)),
-               total(ifnull(completion_tokens, 0)), total(latency_us)
+               total(ifnull(completion_tokens, 0)), total(latency_us), total(ifnull(cache_write_5m_tokens, 0)),
+               total(ifnull(cache_write_1h_tokens, 0)), total(ifnull(audio_prompt_tokens, 0)),
+               total(ifnull(audio_completion_tokens, 0))
         FROM call GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
         """
     static let rollup = """
         SELECT day, month, model, provider, provider_kind, team, key_id, tags, price_status, official_price_id,
                holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens, cached_prompt_tokens,
-               completion_tokens, latency_us
+               completion_tokens, latency_us, cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens,
+               audio_completion_tokens
         FROM call_rollup ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
         """
 
@@ -78,9 +81,17 @@ import Testing
             status: failed ? .upstreamError : .ok, fallbackUsed: kind == .official,
             usage: failed
                 ? nil
-                : TokenUsage(
-                    promptTokens: prompt, cachedPromptTokens: Int64(random.next(Int(prompt) + 1)),
-                    completionTokens: Int64(random.next(9_000))),
+                : {
+                    // Cache reads, 5-minute writes and audio input share the prompt without exceeding it.
+                    let cached = Int64(random.next(Int(prompt) + 1))
+                    let write = Int64(random.next(Int(prompt - cached) + 1))
+                    let audio = Int64(random.next(Int(prompt - cached - write) + 1))
+                    let completion = Int64(random.next(9_000))
+                    return TokenUsage(
+                        promptTokens: prompt, cachedPromptTokens: cached, completionTokens: completion,
+                        cacheWrite5mTokens: write, audioPromptTokens: audio,
+                        audioCompletionTokens: Int64(random.next(Int(completion) + 1)))
+                }(),
             latencyMicros: Int64(random.next(3_000_000)), keyID: [nil, 1, 2][random.next(3)],
             team: [nil, "search", "support", "ทีมไทย"][random.next(4)],
             tags: [nil, "project=atlas", "project=helpdesk,env=prod"][random.next(3)])

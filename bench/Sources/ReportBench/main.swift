@@ -135,9 +135,19 @@ if existing != calls {
         let migration = try String(
             contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
                 .appendingPathComponent("../../../migrations/0003_call_rollup.sql"), encoding: .utf8)
+        // 0003's backfill names no columns; since 0004 added token sums (default 0, and NULL in these bulk rows)
+        // it needs 0003's column list.
         let backfill = String(
             migration.split(separator: "-- Backfill from calls recorded before this migration.")[1]
-                .split(separator: "CREATE TRIGGER")[0])
+                .split(separator: "CREATE TRIGGER")[0]
+        ).replacingOccurrences(
+            of: "INSERT INTO call_rollup\n",
+            with: """
+                INSERT INTO call_rollup (day, month, model, provider, provider_kind, team, key_id, tags, price_status,
+                    official_price_id, holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens,
+                    cached_prompt_tokens, completion_tokens, latency_us)
+
+                """)
         let rollup = try seconds { try db.execute(sql: backfill) }
         print(String(format: "rollup rebuilt in %.1f s", rollup))
         for t in triggers { try db.execute(sql: t["sql"] as String) }

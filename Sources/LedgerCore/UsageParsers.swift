@@ -1,0 +1,152 @@
+/// Reads the `usage` of an OpenAI chat-completions (or completions, embeddings) reply or stream chunk, including
+/// the vendors that speak that dialect: DeepSeek and Gemini's OpenAI-compatible endpoint. Pure: bytes in, usage out.
+///
+/// - OpenAI: `prompt_tokens` is the whole input; `prompt_tokens_details.cached_tokens` and `.audio_tokens` are inside
+///   it; `completion_tokens_details.reasoning_tokens` and `.audio_tokens` are inside `completion_tokens`;
+///   `service_tier` is a member of the reply object (not of `usage`).
+/// - DeepSeek: `prompt_cache_hit_tokens` + `prompt_cache_miss_tokens` = `prompt_tokens`; the hits are cache reads
+///   (used when `prompt_tokens_details.cached_tokens` is absent, so a hit is never counted twice).
+/// - Gemini (OpenAI-compatible): thinking tokens may be left out of `completion_tokens` and appear only in
+///   `total_tokens`; when `total_tokens` exceeds prompt + completion the excess is output (reasoning) Google bills, so
+///   it is added to the completion and reasoning counts.
+package enum ChatUsage {
+    /// The usage in a reply or chunk object, or nil when it has none (absent or `null`).
+    package static func parse(_ object: JSONObjectScan, in bytes: [UInt8]) -> TokenUsage? {
+        guard let usage = object.object("usage", in: bytes) else { return nil }
+        let hit = usage.int64("prompt_cache_hit_tokens", in: bytes)
+        let miss = usage.int64("prompt_cache_miss_tokens", in: bytes)
+        let prompt: Int64
+        if let p = usage.int64("prompt_tokens", in: bytes) {
+            prompt = p
+        } else if let hit, let miss {
+            prompt = hit + miss
+        } else {
+            return nil
+        }
+        var completion = usage.int64("completion_tokens", in: bytes) ?? 0
+        let promptDetails = usage.object("prompt_tokens_details", in: bytes)
+        let completionDetails = usage.object("completion_tokens_details", in: bytes)
+        let cached = promptDetails?.int64("cached_tokens", in: bytes) ?? hit ?? 0
+        var reasoning = completionDetails?.int64("reasoning_tokens", in: bytes) ?? 0
+        if let total = usage.int64("total_tokens", in: bytes), total > prompt + completion {
+            let unlisted = total - prompt - completion
+            completion += unlisted
+            reasoning += unlisted
+        }
+        return TokenUsage(
+            promptTokens: prompt, cachedPromptTokens: cached, completionTokens: completion, reasoningTokens: reasoning,
+            audioPromptTokens: promptDetails?.int64("audio_tokens", in: bytes) ?? 0,
+            audioCompletionTokens: completionDetails?.int64("audio_tokens", in: bytes) ?? 0,
+            serviceTier: object.string("service_tier", in: bytes))
+    }
+
+    /// The usage in a whole reply body, or nil.
+    package static func parse(body bytes: [UInt8]) -> TokenUsage? {
+        guard let object = try? JSONObjectScan(bytes) else { return nil }
+        return parse(object, in: bytes)
+    }
+}
+
+/// Reads Anthropic Messages usage. Anthropic's `input_tokens` EXCLUDES cache reads and writes, so the whole prompt is
+/// `input_tokens + cache_read_input_tokens + cache_creation_input_tokens`. Cache writes are split by
+/// `cache_creation.ephemeral_5m_input_tokens` / `ephemeral_1h_input_tokens`; without that split the whole
+/// `cache_creation_input_tokens` is a 5-minute write (Anthropic's default lifetime).
+package enum AnthropicUsage {
+    /// A `usage` object (of a Message, or of a `message_start` / `message_delta` stream event).
+    package static func parse(usage: JSONObjectScan, in bytes: [UInt8], serviceTier: String? = nil) -> TokenUsage? {
+        guard let input = usage.int64("input_tokens", in: bytes) else { return nil }
+        let read = usage.int64("cache_read_input_tokens", in: bytes) ?? 0
+        let creation = usage.int64("cache_creation_input_tokens", in: bytes) ?? 0
+        var write5m = creation
+        var write1h: Int64 = 0
+        if let split = usage.object("cache_creation", in: bytes) {
+            let m5 = split.int64("ephemeral_5m_input_tokens", in: bytes)
+            let h1 = split.int64("ephemeral_1h_input_tokens", in: bytes)
+            if m5 != nil || h1 != nil {
+                write5m = m5 ?? 0
+                write1h = h1 ?? 0
+            }
+        }
+        return TokenUsage(
+            promptTokens: input + read + write5m + write1h, cachedPromptTokens: read,
+            completionTokens: usage.int64("output_tokens", in: bytes) ?? 0, cacheWrite5mTokens: write5m,
+            cacheWrite1hTokens: write1h, serviceTier: usage.string("service_tier", in: bytes) ?? serviceTier)
+    }
+
+    /// The usage of a whole (non-streamed) Message reply body, or nil.
+    package static func parse(body bytes: [UInt8]) -> TokenUsage? {
+        guard let object = try? JSONObjectScan(bytes), let usage = object.object("usage", in: bytes) else {
+            return nil
+        }
+        return parse(usage: usage, in: bytes)
+    }
+
+    /// Usage of a Messages stream, fed each event's `data` JSON: the input side from `message_start`
+    /// (`message.usage`), the output from `message_delta` (`usage.output_tokens`, cumulative: the last one counts; input
+    /// fields a delta carries replace the start's). `usage` stays nil until `message_start` arrived, and
+    /// `complete` turns true at `message_stop`.
+    package struct Stream: Sendable {
+        package private(set) var usage: TokenUsage?
+        package private(set) var complete = false
+
+        package init() {}
+
+        package mutating func consume(event bytes: [UInt8]) {
+            guard let object = try? JSONObjectScan(bytes) else { return }
+            switch object.string("type", in: bytes) {
+            case "message_start":
+                if let message = object.object("message", in: bytes), let u = message.object("usage", in: bytes) {
+                    usage = AnthropicUsage.parse(usage: u, in: bytes)
+                }
+            case "message_delta":
+                guard var current = usage, let u = object.object("usage", in: bytes) else { return }
+                if let output = u.int64("output_tokens", in: bytes) { current.completionTokens = output }
+                if u.int64("input_tokens", in: bytes) != nil,
+                    let input = AnthropicUsage.parse(usage: u, in: bytes, serviceTier: current.serviceTier)
+                {
+                    current = input
+                }
+                usage = current
+            case "message_stop":
+                complete = true
+            default:
+                break
+            }
+        }
+    }
+}
+
+/// Reads OpenAI Responses API usage: `input_tokens` (whole input) with `input_tokens_details.cached_tokens` inside
+/// it, `output_tokens` with `output_tokens_details.reasoning_tokens` inside it, `service_tier` on the response.
+package enum ResponsesUsage {
+    /// The usage of a Response object, or nil when it has none.
+    package static func parse(response: JSONObjectScan, in bytes: [UInt8]) -> TokenUsage? {
+        guard let usage = response.object("usage", in: bytes),
+            let input = usage.int64("input_tokens", in: bytes)
+        else { return nil }
+        return TokenUsage(
+            promptTokens: input,
+            cachedPromptTokens: usage.object("input_tokens_details", in: bytes)?.int64("cached_tokens", in: bytes) ?? 0,
+            completionTokens: usage.int64("output_tokens", in: bytes) ?? 0,
+            reasoningTokens: usage.object("output_tokens_details", in: bytes)?.int64("reasoning_tokens", in: bytes)
+                ?? 0,
+            serviceTier: response.string("service_tier", in: bytes))
+    }
+
+    /// The usage of a whole (non-streamed) Response body, or nil.
+    package static func parse(body bytes: [UInt8]) -> TokenUsage? {
+        guard let object = try? JSONObjectScan(bytes) else { return nil }
+        return parse(response: object, in: bytes)
+    }
+
+    /// The usage a stream event carries: only the final `response.completed` (or `response.incomplete`) event has
+    /// it, in its `response` member; any other event gives nil.
+    package static func parse(event bytes: [UInt8]) -> TokenUsage? {
+        guard let object = try? JSONObjectScan(bytes) else { return nil }
+        let type = object.string("type", in: bytes)
+        guard type == "response.completed" || type == "response.incomplete",
+            let response = object.object("response", in: bytes)
+        else { return nil }
+        return parse(response: response, in: bytes)
+    }
+}
