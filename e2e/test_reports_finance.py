@@ -103,7 +103,7 @@ def test_close_freezes_a_month_and_late_calls_become_adjustments(tmp_path):
             " 'missing', 1000, 'late', 'no_usage')", (start, start + 1000))
         conn.execute(
             "INSERT INTO call_rollup VALUES (?, 202611, 'gpt-4.1', 'holysheep', 'holysheep', 'late', 0, '',"
-            " 'no_usage', 0, 0, 1, 0, 0, 0, 0, 0, 1000)", (start // 86_400_000_000,))
+            " 'no_usage', 0, 0, 1, 0, 0, 0, 0, 0, 1000, 0, 0, 0, 0)", (start // 86_400_000_000,))
     assert run("report", "--db", db, "--month", "2026-11", "--format", "csv").stdout == before
     table = run("report", "--db", db, "--month", "2026-11").stdout
     assert "CLOSED 2026-12-10T00:00:00" in table

@@ -48,6 +48,10 @@ CREATE TABLE month_close_rollup (
     cached_prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL,
     latency_us INTEGER NOT NULL,
+    cache_write_5m_tokens INTEGER NOT NULL,
+    cache_write_1h_tokens INTEGER NOT NULL,
+    audio_prompt_tokens INTEGER NOT NULL,
+    audio_completion_tokens INTEGER NOT NULL,
     PRIMARY KEY (close_id, day, model, provider, provider_kind, team, key_id, tags, price_status,
                  official_price_id, holysheep_price_id)
 ) WITHOUT ROWID;

@@ -11,17 +11,20 @@ SELECT
     || team || char(9) || key_id || char(9) || tags || char(9) || price_status || char(9)
     || official_price_id || char(9) || holysheep_price_id || char(9) || calls || char(9) || failed_calls
     || char(9) || fallback_calls || char(9) || prompt_tokens || char(9) || cached_prompt_tokens || char(9)
-    || completion_tokens || char(9) || latency_us || char(10) AS line
+    || completion_tokens || char(9) || latency_us || char(9) || cache_write_5m_tokens || char(9)
+    || cache_write_1h_tokens || char(9) || audio_prompt_tokens || char(9) || audio_completion_tokens || char(10) AS line
 FROM (
     SELECT day, month, model, provider, provider_kind, team, key_id, tags, price_status, official_price_id,
            holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens, cached_prompt_tokens,
-           completion_tokens, latency_us
+           completion_tokens, latency_us, cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens,
+           audio_completion_tokens
     FROM call_rollup
     WHERE :close_id = 0 AND month = :month
     UNION ALL
     SELECT day, month, model, provider, provider_kind, team, key_id, tags, price_status, official_price_id,
            holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens, cached_prompt_tokens,
-           completion_tokens, latency_us
+           completion_tokens, latency_us, cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens,
+           audio_completion_tokens
     FROM month_close_rollup
     WHERE close_id = :close_id AND month = :month
 )

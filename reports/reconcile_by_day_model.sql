@@ -26,6 +26,19 @@ SELECT
     ph.input_musd_per_mtok AS holysheep_input,
     ph.cached_input_musd_per_mtok AS holysheep_cached_input,
     ph.output_musd_per_mtok AS holysheep_output,
+    -- migrations/0004: cache-write and audio token sums and the matching rates (NULL = not listed on the row).
+    sum(r.cache_write_5m_tokens) AS cache_write_5m_tokens,
+    sum(r.cache_write_1h_tokens) AS cache_write_1h_tokens,
+    sum(r.audio_prompt_tokens) AS audio_prompt_tokens,
+    sum(r.audio_completion_tokens) AS audio_completion_tokens,
+    po.cache_write_input_musd_per_mtok AS official_cache_write_input,
+    po.cache_write_1h_input_musd_per_mtok AS official_cache_write_1h_input,
+    po.input_audio_musd_per_mtok AS official_input_audio,
+    po.output_audio_musd_per_mtok AS official_output_audio,
+    ph.cache_write_input_musd_per_mtok AS holysheep_cache_write_input,
+    ph.cache_write_1h_input_musd_per_mtok AS holysheep_cache_write_1h_input,
+    ph.input_audio_musd_per_mtok AS holysheep_input_audio,
+    ph.output_audio_musd_per_mtok AS holysheep_output_audio,
     r.model
 FROM call_rollup AS r
 LEFT JOIN price AS po ON po.id = r.official_price_id

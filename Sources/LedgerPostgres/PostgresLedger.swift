@@ -158,6 +158,10 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         book.withLock { $0.price(model: model, kind: kind, atMicros: micros) }
     }
 
+    package func models(atMicros micros: Int64) -> [String] {
+        book.withLock { $0.models(atMicros: micros) }
+    }
+
     package var priceBook: PostgresPriceBook { book.withLock { $0 } }
 
     /// Re-reads `price` now (also done every `priceRefreshInterval` while running).

@@ -53,6 +53,14 @@ package struct PostgresPriceBook: Sendable, PriceLookup {
 
     /// Every model that has a price on either list.
     package var models: Set<String> { Set(rows.values.flatMap(\.keys)) }
+
+    /// Every model with a price on either list in effect at `micros`, sorted (for `/v1/models`).
+    package func models(atMicros micros: Int64) -> [String] {
+        models.filter { model in
+            row(model: model, kind: .official, atMicros: micros) != nil
+                || row(model: model, kind: .holysheep, atMicros: micros) != nil
+        }.sorted()
+    }
 }
 
 /// The three costs of a call and the price rows they came from (as the SQLite store's `CallRecord.Costing`).

@@ -94,10 +94,12 @@ package struct MonthClose: Sendable, Hashable {
                 sql: """
                     INSERT INTO month_close_rollup (close_id, day, month, model, provider, provider_kind, team, key_id,
                         tags, price_status, official_price_id, holysheep_price_id, calls, failed_calls, fallback_calls,
-                        prompt_tokens, cached_prompt_tokens, completion_tokens, latency_us)
+                        prompt_tokens, cached_prompt_tokens, completion_tokens, latency_us, cache_write_5m_tokens,
+                        cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens)
                     SELECT ?, day, month, model, provider, provider_kind, team, key_id, tags, price_status,
                         official_price_id, holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens,
-                        cached_prompt_tokens, completion_tokens, latency_us
+                        cached_prompt_tokens, completion_tokens, latency_us, cache_write_5m_tokens,
+                        cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens
                     FROM call_rollup WHERE month = ?
                     """, arguments: [id, month.code])
             guard try rowsHash(month: month, closeID: id, db: db) == hash else { throw Failure.tampered(month) }

@@ -56,7 +56,7 @@ package struct Reconciliation: Sendable {
                 db, sql: try ReportQueries.sql("reconcile_by_day_model"),
                 arguments: ["from_day": period.fromDay, "to_day": period.toDay, "provider": provider ?? ""])
             while let row = try rows.next() {
-                let key = Key(day: row[0], model: row[16] ?? "")
+                let key = Key(day: row[0], model: row[28] ?? "")
                 ledger[key, default: CostFigures()] =
                     ledger[key, default: CostFigures()] + (try RollupRow(row).figures())
             }

@@ -132,7 +132,7 @@ import Testing
     @Test func pricesSetTakesTheNewDimensionsAndTheTypoGuardRefusesWithStrict() async throws {
         let temp = TemporaryLedgerPath("cli-prices-dims")
         defer { temp.remove() }
-        var tier = try #require(
+        let tier = try #require(
             try HolysheepLedger.parseAsRoot([
                 "prices", "set", "--db", temp.path, "--model", "claude-sonnet-4.5", "--input", "6", "--cached-input",
                 "0.6", "--output", "22.5", "--cache-write-input", "7.5", "--cache-write-1h-input", "12",
@@ -146,7 +146,7 @@ import Testing
         #expect(relay.effectiveFromMicros == dec1 && relay.minPromptTokens == 200_000)
         #expect(relay.price.cacheWrite1hInputMicroUSDPerMTok == 1_920_000)
         // 80.00 instead of 8.00: refused with --strict, nothing written.
-        var typo = try #require(
+        let typo = try #require(
             try HolysheepLedger.parseAsRoot([
                 "prices", "set", "--db", temp.path, "--model", "gpt-4.1", "--input", "2", "--cached-input", "0.5",
                 "--output", "80", "--from", "2026-12-01", "--source", "s", "--strict",

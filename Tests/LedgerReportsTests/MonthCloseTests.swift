@@ -114,7 +114,8 @@ import Testing
                         || price_status || char(9) || official_price_id || char(9) || holysheep_price_id || char(9)
                         || calls || char(9) || failed_calls || char(9) || fallback_calls || char(9) || prompt_tokens
                         || char(9) || cached_prompt_tokens || char(9) || completion_tokens || char(9) || latency_us
-                        || char(10)
+                        || char(9) || cache_write_5m_tokens || char(9) || cache_write_1h_tokens || char(9)
+                        || audio_prompt_tokens || char(9) || audio_completion_tokens || char(10)
                     FROM call_rollup WHERE month = 202611
                     ORDER BY day, model, provider, provider_kind, team, key_id, tags, price_status,
                              official_price_id, holysheep_price_id
