@@ -143,6 +143,9 @@ def measure(target, args, stub, calls, warmup, workdir):
             proc.wait()
     dumps = sorted(Path(workdir).glob(out.name + "*"), key=lambda p: p.stat().st_mtime)
     dumps = [d for d in dumps if d.name != out.name] or dumps
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        subprocess.run(["cp", str(dumps[0]), str(Path(args.keep) / out.name)], check=True)
     return function_costs(dumps[0])
 
 
@@ -166,6 +169,7 @@ def main():
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--only", choices=["non-stream", "streamed"])
     parser.add_argument("--no-bare", action="store_true", help="measure --bin only")
+    parser.add_argument("--keep", metavar="DIR", help="copy the callgrind dumps here (for callgrind_annotate)")
     args = parser.parse_args()
     for tool in ("valgrind", "callgrind_control", "callgrind_annotate", "cc", "strip"):
         if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode != 0:
