@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import LedgerCore
+import LedgerRouting
 import LedgerTestSupport
 import Logging
 import Metrics
@@ -47,7 +48,7 @@ import Testing
             guard let usage = event.usage, let model = event.model,
                 let price = prices.price(model: model, kind: event.providerKind ?? .holysheep, atMicros: 0)
             else { return nil }
-            return try CostCalculator.cost(for: usage, price: price).picoUSD
+            return Int64(try CostCalculator.cost(for: usage, price: price).picoUSD)
         }
     }
 

@@ -1,7 +1,7 @@
 import HTTPTypes
-package import Hummingbird
+import Hummingbird
 import LedgerCore
-package import LedgerRouting
+import LedgerRouting
 import Synchronization
 
 /// Where one call goes at each provider: method, path after the base URL, client headers passed on, dialect.
@@ -134,9 +134,10 @@ extension ProxyController {
 
     /// Streamed reply: forward each SSE event as it completes (the dialect's relay reads usage and may hide or
     /// edit an event), record, and only then send the held end of the stream (`data: [DONE]`, `message_stop`,
-    /// `response.completed`) and the end of the body.
-    func stream(
-        _ response: UpstreamResponse, call: Call, upstreamStart: ContinuousClock.Instant, relay: any StreamRelay,
+    /// `response.completed`) and the end of the body. Generic over the relay (the adapter's existential is opened
+    /// here), so the per-event loop is specialised for each dialect.
+    func stream<Relay: StreamRelay>(
+        _ response: UpstreamResponse, call: Call, upstreamStart: ContinuousClock.Instant, relay: Relay,
         release: LeaseRelease
     ) -> Response {
         var headers = Self.relayedHeaders(response.headers)

@@ -1,7 +1,7 @@
 import HTTPTypes
 package import Hummingbird
 package import LedgerCore
-package import LedgerRouting
+import LedgerRouting
 package import Logging
 
 /// The dialect-neutral call pipeline: authenticate, read the body, route, admit, call upstream (retries, breakers,

@@ -1,4 +1,4 @@
-package import LedgerRouting
+import LedgerRouting
 
 /// The routes the proxy serves, in every dialect. A call's row records the route's template (`/v1/responses/{id}`),
 /// never an id.
