@@ -231,7 +231,8 @@ import Testing
 
     @Test func aResponseStreamCutBeforeCompletedIsInterruptedNeverPricedAtZero() async throws {
         try await Self.withProxy { h in
-            for fault in ["cut_after=5", "no_usage"] {
+            // A stream that ends without response.completed, then one cut mid-way (its connection goes down with it).
+            for fault in ["no_usage", "cut_after=5"] {
                 let body = #"{"model":"gpt-4.1","input":"hi","stream":true,"x_stub_fault":"\#(fault)"}"#
                 _ = try? await h.post("/v1/responses", body, bearer: true)
             }
@@ -239,7 +240,8 @@ import Testing
             let events = h.recorder.events
             #expect(events.map(\.status) == [.interrupted, .interrupted])
             #expect(events.allSatisfy { $0.usage == nil })
-            #expect(cut.errorType == "upstream_stream_incomplete")
+            #expect(events.first?.errorType == "upstream_stream_incomplete")
+            #expect(cut.errorType == "upstream_interrupted")
         }
     }
 
