@@ -153,7 +153,10 @@ def test_anthropic_sdk_messages_streamed_and_not_with_cache_usage(serve):
         assert row["status"] == "client_error" and row["http_status"] == status and row["cost_paid_pusd"] is None
     sent = [h for (path, _, _), h in zip(stub.requests, stub.headers) if path == "/v1/messages"]
     assert sent[0]["anthropic-beta"] == "prompt-caching-2024-07-31"
-    assert all(h["anthropic-version"] == "2023-06-01" and h["authorization"] == "Bearer upstream-secret" for h in sent)
+    # The SDK's own anthropic-version is forwarded as sent.
+    version = client.default_headers["anthropic-version"]
+    assert [(h.get("anthropic-version"), h.get("authorization")) for h in sent] == [
+        (version, "Bearer upstream-secret")] * 2
 
 
 def test_openai_sdk_responses_streamed_and_not(serve):
@@ -222,7 +225,8 @@ def test_each_seed_model_falls_back_to_its_own_vendor(tmp_path):
         assert only(deepseek_stub)[:3] == ("/v1/chat/completions", "Bearer deepseek-secret", "deepseek-chat")
         path, auth, model, headers = only(anthropic_stub)
         assert (path, auth, model) == ("/v1/messages", None, "claude-sonnet-4-5")
-        assert headers["x-api-key"] == "anthropic-secret" and headers["anthropic-version"] == "2023-06-01"
+        assert headers["x-api-key"] == "anthropic-secret"
+        assert headers["anthropic-version"] == claude.default_headers["anthropic-version"]
 
         rows = _rows(proxy.db)
         assert [(r["model"], r["provider"], r["provider_kind"], r["fallback_used"], r["status"]) for r in rows] == [
