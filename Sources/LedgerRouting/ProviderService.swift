@@ -46,6 +46,11 @@ package struct ProviderService: Sendable, Hashable {
 
     /// Glob match with `*` only, case-sensitive (model ids are).
     package static func matches(pattern: String, _ text: String) -> Bool {
+        // The shapes configs use, without allocating: "*", "exact", "prefix*".
+        if pattern == "*" { return true }
+        let stars = pattern.utf8.reduce(0) { $0 + ($1 == UInt8(ascii: "*") ? 1 : 0) }
+        if stars == 0 { return pattern == text }
+        if stars == 1, pattern.utf8.last == UInt8(ascii: "*") { return text.utf8.starts(with: pattern.utf8.dropLast()) }
         let p = Array(pattern.utf8)
         let t = Array(text.utf8)
         var pi = 0

@@ -94,6 +94,8 @@ import Testing
         #expect(ProviderService.matches(pattern: "claude-*", "claude-sonnet-4.5"))
         #expect(!ProviderService.matches(pattern: "claude-*", "gpt-4.1"))
         #expect(ProviderService.matches(pattern: "*", ""))
+        #expect(ProviderService.matches(pattern: "*sonnet*", "claude-sonnet-4.5"))
+        #expect(!ProviderService.matches(pattern: "claude-*", "claude"))
         #expect(ProviderService.matches(pattern: "o*-mini", "o4-mini"))
         #expect(!ProviderService.matches(pattern: "o*-mini", "o4-mini-high"))
         #expect(ProviderService.matches(pattern: "gpt-4.1", "gpt-4.1"))

@@ -26,10 +26,12 @@ final class UpstreamBodies: Sendable {
 
     func buffer(for model: String?) -> ByteBuffer {
         let name = model ?? body.model ?? ""
-        if let done = made.withLock({ $0[name] }) { return done }
-        let buffer = ByteBuffer(bytes: adapter.upstreamBytes(body, model: name))
-        made.withLock { $0[name] = buffer }
-        return buffer
+        return made.withLock { made in
+            if let done = made[name] { return done }
+            let buffer = ByteBuffer(bytes: adapter.upstreamBytes(body, model: name))
+            made[name] = buffer
+            return buffer
+        }
     }
 }
 
