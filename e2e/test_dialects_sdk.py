@@ -138,11 +138,15 @@ def test_anthropic_sdk_messages_streamed_and_not_with_cache_usage(serve):
         anthropic.Anthropic(base_url=proxy.base, api_key="hsl-nope", max_retries=0).messages.create(
             model="claude-sonnet-4.5", max_tokens=64, messages=[{"role": "user", "content": "hi"}])
 
+    # The Anthropic SDK's model list, from the price book in Anthropic's shape.
+    assert "claude-sonnet-4.5" in [m.id for m in client.models.list()]
+
     proxy.stop()
     rows = _rows(proxy.db)
     assert [r["endpoint"] for r in rows] == ["/v1/messages", "/v1/messages", "/v1/messages/count_tokens",
-                                             "/v1/messages", "/v1/messages"]
-    whole, streamed, counted, bad, unauthorised = rows
+                                             "/v1/messages", "/v1/messages", "/v1/models"]
+    whole, streamed, counted, bad, unauthorised, models = rows
+    assert models["status"] == "ok" and models["cost_paid_pusd"] is None
     for row, is_stream in ((whole, 0), (streamed, 1)):
         assert row["status"] == "ok" and row["stream"] == is_stream and row["model"] == "claude-sonnet-4.5"
         assert row["provider"] == "holysheep" and row["team"] == "atlas"

@@ -185,6 +185,44 @@ import Testing
         }
     }
 
+    @Test func ledgerFailuresAndWrongPathsAnswerInAnthropicsShape() async throws {
+        struct DiskFull: Error, CustomStringConvertible {
+            var description: String { "database or disk is full" }
+        }
+        let recorder = MemoryUsageRecorder()
+        try await Self.withProxy(recorder: recorder) { h in
+            let wrongMethod = try await h.client.execute(
+                uri: "/v1/messages", method: .get, headers: [.xAPIKey: Self.clientKey], body: nil)
+            #expect(wrongMethod.status == .methodNotAllowed)
+            #expect(String(buffer: wrongMethod.body).hasPrefix(#"{"type":"error","error":{"type":"not_found_error""#))
+            let unknown = try await h.post("/v1/messages/batches", "{}")
+            #expect(unknown.status == .notFound)
+            #expect(String(buffer: unknown.body).hasPrefix(#"{"type":"error","error":{"type":"not_found_error""#))
+            recorder.failRecords(with: DiskFull())
+            let failed = try await h.post("/v1/messages", Self.message)
+            #expect(failed.status == .serviceUnavailable)
+            let text = String(buffer: failed.body)
+            #expect(text.hasPrefix(#"{"type":"error","error":{"type":"api_error","message":"The ledger could not record"#))
+            #expect(text.contains("database or disk is full"))
+            #expect(recorder.events.count == 2)
+        }
+    }
+
+    @Test func theModelListTakesAnthropicsShapeForTheAnthropicSDK() async throws {
+        try await Self.withProxy { h in
+            let listed = try await h.client.execute(
+                uri: "/v1/models", method: .get,
+                headers: [.xAPIKey: Self.clientKey, .anthropicVersion: "2023-06-01"], body: nil)
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(listed.body.readableBytesView)) as? [String: Any])
+            let data = try #require(json["data"] as? [[String: Any]])
+            #expect(data.compactMap { $0["id"] as? String }.contains("claude-sonnet-4.5"))
+            #expect(data.allSatisfy { $0["type"] as? String == "model" })
+            #expect(json["has_more"] as? Bool == false)
+            #expect(h.stub.requests.isEmpty)
+        }
+    }
+
     @Test func countTokensPassesThroughUnbilled() async throws {
         try await Self.withProxy { h in
             let response = try await h.post(

@@ -145,7 +145,9 @@ package struct ProxyController: Sendable {
         }
 
         // The model list comes from the price book, not the upstream: it never waits on a provider or its circuit.
-        if endpoint == .models { return try await listModels(call: &call) }
+        if endpoint == .models {
+            return try await listModels(call: &call, anthropic: request.headers[.anthropicVersion] != nil)
+        }
 
         // 2. What they ask for.
         var body: OpenAIRequestBody? = nil
@@ -371,13 +373,27 @@ package struct ProxyController: Sendable {
         await admitter.settle(admission, paidPico: paidPico)
     }
 
-    /// `GET /v1/models`: every model priced now, plus the configured extra models, in OpenAI's list shape.
-    private func listModels(call: inout Call) async throws -> Response {
+    /// `GET /v1/models`: every model priced now, plus the configured extra models, in OpenAI's list shape, or in
+    /// Anthropic's when the client sends `anthropic-version` (the Anthropic SDK's `models.list()`).
+    private func listModels(call: inout Call, anthropic: Bool) async throws -> Response {
         let ids = Set(prices.models(atMicros: call.event.startedAtMicros)).union(configuration.extraModels).sorted()
-        let entries = ids.map {
-            "{\"id\":\(JSONString.quote($0)),\"object\":\"model\",\"created\":0,\"owned_by\":\"holysheep-ledger\"}"
+        let text: String
+        if anthropic {
+            let entries = ids.map {
+                "{\"type\":\"model\",\"id\":\(JSONString.quote($0)),\"display_name\":\(JSONString.quote($0)),"
+                    + "\"created_at\":\"1970-01-01T00:00:00Z\"}"
+            }
+            let first = ids.first.map(JSONString.quote) ?? "null"
+            let last = ids.last.map(JSONString.quote) ?? "null"
+            text =
+                "{\"data\":[\(entries.joined(separator: ","))],\"has_more\":false,\"first_id\":\(first),"
+                + "\"last_id\":\(last)}\n"
+        } else {
+            let entries = ids.map {
+                "{\"id\":\(JSONString.quote($0)),\"object\":\"model\",\"created\":0,\"owned_by\":\"holysheep-ledger\"}"
+            }
+            text = "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}\n"
         }
-        let text = "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}\n"
         call.event.status = .ok
         call.event.httpStatus = 200
         try await record(&call)
