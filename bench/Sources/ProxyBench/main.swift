@@ -305,40 +305,40 @@ func runBenchmark() async throws {
             "dialect    mode        conc  target   req/s      p50 ms   p99 ms   fail  | added p50  added p99"
                 + "  proxy RSS MiB  proxy CPU us/req")
         for scenario in chosen {
-        for stream in streamModes {
-            for concurrency in concurrencies {
-                let total = concurrency == 1 ? requests / 10 : requests
-                _ = try await measure(
-                    client, port: stubPort, secret: secret, scenario: scenario, stream: stream,
-                    concurrency: concurrency, total: min(total, 2000))
-                _ = try await measure(
-                    client, port: proxyPort, secret: secret, scenario: scenario, stream: stream,
-                    concurrency: concurrency, total: min(total, 2000))
-                let direct = try await measure(
-                    client, port: stubPort, secret: secret, scenario: scenario, stream: stream,
-                    concurrency: concurrency, total: total)
-                let cpuBefore = cpuMicros(child.processIdentifier)
-                let proxied = try await measure(
-                    client, port: proxyPort, secret: secret, scenario: scenario, stream: stream,
-                    concurrency: concurrency, total: total)
-                let cpuPerRequest = Double(cpuMicros(child.processIdentifier) - cpuBefore) / Double(total)
-                let mode = stream ? "streamed  " : "non-stream"
-                let name = scenario.name.padding(toLength: 9, withPad: " ", startingAt: 0)
-                func row(_ target: String, _ r: Result, _ tail: String) -> String {
-                    String(
-                        format: "%@  %@  %4d  %@  %8.0f  %7.3f  %7.3f  %5d  %@", name, mode, concurrency, target,
-                        r.requestsPerSecond,
-                        r.p50, r.p99, r.failures, tail)
-                }
-                print(row("direct ", direct, "|"))
-                print(
-                    row(
-                        "proxied", proxied,
+            for stream in streamModes {
+                for concurrency in concurrencies {
+                    let total = concurrency == 1 ? requests / 10 : requests
+                    _ = try await measure(
+                        client, port: stubPort, secret: secret, scenario: scenario, stream: stream,
+                        concurrency: concurrency, total: min(total, 2000))
+                    _ = try await measure(
+                        client, port: proxyPort, secret: secret, scenario: scenario, stream: stream,
+                        concurrency: concurrency, total: min(total, 2000))
+                    let direct = try await measure(
+                        client, port: stubPort, secret: secret, scenario: scenario, stream: stream,
+                        concurrency: concurrency, total: total)
+                    let cpuBefore = cpuMicros(child.processIdentifier)
+                    let proxied = try await measure(
+                        client, port: proxyPort, secret: secret, scenario: scenario, stream: stream,
+                        concurrency: concurrency, total: total)
+                    let cpuPerRequest = Double(cpuMicros(child.processIdentifier) - cpuBefore) / Double(total)
+                    let mode = stream ? "streamed  " : "non-stream"
+                    let name = scenario.name.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    func row(_ target: String, _ r: Result, _ tail: String) -> String {
                         String(
-                            format: "| %+8.3f  %+9.3f  %8.1f  %11.0f", proxied.p50 - direct.p50,
-                            proxied.p99 - direct.p99, rssMiB(child.processIdentifier), cpuPerRequest)))
+                            format: "%@  %@  %4d  %@  %8.0f  %7.3f  %7.3f  %5d  %@", name, mode, concurrency, target,
+                            r.requestsPerSecond,
+                            r.p50, r.p99, r.failures, tail)
+                    }
+                    print(row("direct ", direct, "|"))
+                    print(
+                        row(
+                            "proxied", proxied,
+                            String(
+                                format: "| %+8.3f  %+9.3f  %8.1f  %11.0f", proxied.p50 - direct.p50,
+                                proxied.p99 - direct.p99, rssMiB(child.processIdentifier), cpuPerRequest)))
+                }
             }
-        }
         }
         if soak > 0 {
             print("")
