@@ -10,10 +10,11 @@ import UnixSignals
 /// `holysheep-ledger serve`: the OpenAI-compatible proxy that records every call in the ledger.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the OpenAI-compatible proxy; every call is recorded in the ledger.",
+        abstract: "Run the proxy (OpenAI and Anthropic APIs); every call is recorded in the ledger.",
         discussion: """
-            Upstream keys come only from the environment: HOLYSHEEP_API_KEY (primary), OFFICIAL_API_KEY (fallback), \
-            or the variable a [provider NAME] section names with api_key_env. Without a key the proxy still starts, \
+            Upstream keys come only from the environment: HOLYSHEEP_API_KEY (primary), OPENAI_API_KEY (or \
+            OFFICIAL_API_KEY), ANTHROPIC_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY (each model's own vendor, its \
+            fallback), or the variable a [provider NAME] section names with api_key_env. Without a key the proxy still starts, \
             warns, and answers calls with an OpenAI-shaped error naming the missing variable. SIGTERM stops \
             accepting, lets in-flight calls finish (at most drain_timeout_seconds), flushes the ledger and exits 0.
 
@@ -43,7 +44,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = try ServeConfiguration.load(path: config, host: host, port: port)
         for provider in configuration.providersMissingKeys {
             logger.warning(
-                "no API key for provider \(provider.name) (\(provider.baseURL)): set \(provider.apiKeyEnvironment)")
+                "no API key for provider \(provider.name) (\(provider.baseURL)): set \(provider.keyVariables)")
         }
         let database = try ledger.open()
         let writer = try LedgerWriter(database: database, logger: logger)

@@ -102,8 +102,16 @@ package enum AnthropicUsage {
                 guard var current = usage, let u = object.object("usage", in: bytes) else { return }
                 if let output = u.int64("output_tokens", in: bytes) { current.completionTokens = output }
                 if u.int64("input_tokens", in: bytes) != nil,
-                    let input = AnthropicUsage.parse(usage: u, in: bytes, serviceTier: current.serviceTier)
+                    var input = AnthropicUsage.parse(usage: u, in: bytes, serviceTier: current.serviceTier)
                 {
+                    // A delta that repeats the cache-write total without its 5m/1h split keeps the start's split
+                    // (else 1-hour writes would be priced as 5-minute ones).
+                    if u.object("cache_creation", in: bytes) == nil,
+                        input.cacheWrite5mTokens == current.cacheWrite5mTokens + current.cacheWrite1hTokens
+                    {
+                        input.cacheWrite5mTokens = current.cacheWrite5mTokens
+                        input.cacheWrite1hTokens = current.cacheWrite1hTokens
+                    }
                     current = input
                 }
                 usage = current

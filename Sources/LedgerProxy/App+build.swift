@@ -55,17 +55,23 @@ package func buildApplication(
         metrics: metrics, routing: routing, logger: logger, now: now)
     let router = Router(context: ProxyRequestContext.self)
     router.add(middleware: OpenAIErrorMiddleware(controller: controller))
-    router.post("/v1/chat/completions") { request, context in
-        await controller.handle(.chatCompletions, request: request, context: context)
-    }
-    router.post("/v1/completions") { request, context in
-        await controller.handle(.completions, request: request, context: context)
-    }
-    router.post("/v1/embeddings") { request, context in
-        await controller.handle(.embeddings, request: request, context: context)
+    for endpoint in [ProxyEndpoint.chatCompletions, .completions, .embeddings, .responses, .messages, .countTokens] {
+        router.post(RouterPath(endpoint.rawValue)) { request, context in
+            await controller.handle(endpoint, request: request, context: context)
+        }
     }
     router.get("/v1/models") { request, context in
         await controller.handle(.models, request: request, context: context)
+    }
+    // Stored responses: passed through unbilled (the row records the route, not the id).
+    router.get("/v1/responses/:id") { request, context in
+        await controller.handle(.response, request: request, context: context)
+    }
+    router.delete("/v1/responses/:id") { request, context in
+        await controller.handle(.response, request: request, context: context)
+    }
+    router.get("/v1/responses/:id/input_items") { request, context in
+        await controller.handle(.responseInputItems, request: request, context: context)
     }
     router.get("/healthz") { _, _ in
         var ledger: String?? = nil
@@ -119,7 +125,8 @@ private func healthResponse(
         body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
 }
 
-/// Turns the router's 404 for unknown paths and wrong methods into OpenAI-shaped errors, recorded as client errors.
+/// Turns the router's 404 for unknown paths and wrong methods into errors in the path's dialect (Anthropic's shape
+/// under `/v1/messages`, OpenAI's elsewhere), recorded as client errors.
 struct OpenAIErrorMiddleware: RouterMiddleware {
     typealias Context = ProxyRequestContext
     let controller: ProxyController
@@ -131,11 +138,13 @@ struct OpenAIErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
             let path = request.uri.path
-            let known = OpenAIEndpoint(rawValue: path) != nil || path == "/healthz" || path == "/metrics"
+            let endpoint = ProxyEndpoint.matching(path: path)
+            let known = endpoint != nil || path == "/healthz" || path == "/metrics"
             let proxyError: ProxyError =
                 known ? .methodNotAllowed(request.method.rawValue, path: path) : .notFound(path: path)
-            let call = controller.begin(endpoint: path, request: request)
-            return await controller.reject(proxyError, status: .clientError, call: call)
+            let shape = endpoint?.adapter.errorShape ?? (path.hasPrefix("/v1/messages") ? .anthropic : .openai)
+            let call = controller.begin(endpoint: endpoint?.rawValue ?? path, request: request)
+            return await controller.reject(proxyError, status: .clientError, call: call, shape: shape)
         }
     }
 }

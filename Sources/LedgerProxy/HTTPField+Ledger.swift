@@ -14,3 +14,14 @@ extension HTTPField.Name {
     /// The request's queue priority, 1 (lowest) to 5.
     package static let xPriority = Self("x-priority")!
 }
+
+extension HTTPField.Name {
+    /// Anthropic's API version, forwarded upstream.
+    package static let anthropicVersion = Self("anthropic-version")!
+    /// Anthropic's beta features, forwarded upstream.
+    package static let anthropicBeta = Self("anthropic-beta")!
+    /// The Anthropic SDK's key header; the proxy accepts a ledger key here too.
+    package static let xAPIKey = Self("x-api-key")!
+    /// The model id sent to the provider that answered (the row records the model priced).
+    package static let ledgerUpstreamModel = Self("x-ledger-upstream-model")!
+}

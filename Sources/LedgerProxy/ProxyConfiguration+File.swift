@@ -11,7 +11,9 @@ package struct ProxyConfigurationError: Error, Sendable, Equatable, CustomString
 extension ProxyConfiguration {
     /// Applies an INI-style configuration file (`config/holysheep-ledger.example.ini` documents every key) on top of
     /// `self`. `#` and `;` start comments. `[server]` sets listener and limits; each `[provider NAME]` section
-    /// defines a provider, and when the file has any, they replace the defaults in file order (first = primary).
+    /// defines a provider (`base_url`, `kind`, `api_key_env`, `auth`, `dialects`, `models`, `model_map`, timeouts; a
+    /// shipped provider's name starts from its defaults), and when the file has any, they replace the defaults in
+    /// file order (first = primary).
     /// `[routing]`, `[retry]`, `[breaker]`, `[pool]` and `[fallback]` hold the routing settings: `key = value` in
     /// `[retry]` is the setting `retry.key` of `RoutingConfiguration(settings:)` (docs/routing.md).
     package func applying(file text: String) throws(ProxyConfigurationError) -> ProxyConfiguration {
@@ -89,7 +91,37 @@ extension ProxyConfiguration {
                     throw ProxyConfigurationError(line: number, message: "kind must be official or holysheep")
                 }
                 providers[providers.count - 1].kind = kind
-            case ("provider", "api_key_env"): providers[providers.count - 1].apiKeyEnvironment = value
+            case ("provider", "api_key_env"):
+                // Naming another variable drops the shipped fallback names (OFFICIAL_API_KEY); naming the same keeps them.
+                if providers[providers.count - 1].apiKeyEnvironment != value {
+                    providers[providers.count - 1].apiKeyEnvironmentFallbacks = []
+                }
+                providers[providers.count - 1].apiKeyEnvironment = value
+            case ("provider", "dialects"):
+                do throws(RoutingError) {
+                    let listed = try ProviderService.dialects(parsing: value)
+                    providers[providers.count - 1].service.dialects = Set(listed)
+                    providers[providers.count - 1].service.primaryDialect = listed[0]
+                } catch {
+                    throw ProxyConfigurationError(line: number, message: error.description)
+                }
+            case ("provider", "models"):
+                do throws(RoutingError) {
+                    providers[providers.count - 1].service.models = try ProviderService.models(parsing: value)
+                } catch {
+                    throw ProxyConfigurationError(line: number, message: error.description)
+                }
+            case ("provider", "model_map"):
+                do throws(RoutingError) {
+                    providers[providers.count - 1].service.modelMap = try ProviderService.modelMap(parsing: value)
+                } catch {
+                    throw ProxyConfigurationError(line: number, message: error.description)
+                }
+            case ("provider", "auth"):
+                guard let auth = UpstreamAuth(rawValue: value.lowercased()) else {
+                    throw ProxyConfigurationError(line: number, message: "auth must be bearer or x-api-key")
+                }
+                providers[providers.count - 1].auth = auth
             case ("provider", "connect_timeout_seconds"): providers[providers.count - 1].connectTimeout = try seconds()
             case ("provider", "timeout_seconds"): providers[providers.count - 1].timeout = try seconds()
             default:
@@ -119,8 +151,9 @@ extension ProxyConfiguration {
     package func resolvingKeys(from environment: [String: String]) -> ProxyConfiguration {
         var result = self
         for index in result.providers.indices {
-            let value = environment[result.providers[index].apiKeyEnvironment]
-            result.providers[index].apiKey = (value?.isEmpty ?? true) ? nil : value
+            let provider = result.providers[index]
+            let names = [provider.apiKeyEnvironment] + provider.apiKeyEnvironmentFallbacks
+            result.providers[index].apiKey = names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty }
         }
         return result
     }
@@ -133,5 +166,6 @@ extension ProxyConfiguration {
 
 extension ProviderConfiguration {
     /// The built-in providers by name, used as templates for `[provider NAME]` sections.
-    package static let defaults: [String: ProviderConfiguration] = ["holysheep": .holysheep, "official": .official]
+    package static let defaults: [String: ProviderConfiguration] = Dictionary(
+        uniqueKeysWithValues: shipped.map { ($0.name, $0) })
 }

@@ -29,7 +29,7 @@ package struct ProxyMetrics: Sendable {
     /// Counts one finished call: request count, latency, tokens and cost (nano-USD, truncated) by model, provider, status.
     func finished(_ event: UsageEvent, costPicoUSD: Int64?) {
         // Unknown paths (404s) share one label value, so a scan of random URLs cannot grow the series without bound.
-        let endpoint = OpenAIEndpoint(rawValue: event.endpoint) != nil ? event.endpoint : "other"
+        let endpoint = ProxyEndpoint(rawValue: event.endpoint) != nil ? event.endpoint : "other"
         let handles = handles.get(
             CallKey(
                 endpoint: endpoint, model: event.model ?? "", provider: event.provider ?? "",

@@ -19,6 +19,8 @@ package struct BatchResult: Sendable, Hashable {
     /// Nil on success.
     package var errorMessage: String?
     package var errorCode: String?
+    /// Why a line never reached the router (malformed input, cancelled): the CLI names its wire code.
+    package var failure: RoutingError?
 
     package init(
         line: Int, customID: String? = nil, requestedModel: String? = nil, model: String? = nil,
@@ -43,7 +45,8 @@ package struct BatchResult: Sendable, Hashable {
 
     /// A failed line that never reached the router (malformed input).
     package init(line: Int, error: RoutingError) {
-        self.init(line: line, errorMessage: error.description, errorCode: error.openAICode)
+        self.init(line: line, errorMessage: error.description)
+        self.failure = error
     }
 
     package var succeeded: Bool { errorMessage == nil }

@@ -8,7 +8,8 @@ package struct RoutingConfiguration: Sendable, Hashable {
     package var pool: PoolPolicy
     /// The priority of a request that names none.
     package var defaultPriority: RequestPriority
-    /// Providers to try in order for a model without its own chain (primary first).
+    /// Providers to try in order for a model without its own chain (primary first). Each call keeps only those
+    /// that serve its model in its dialect, so every model falls back to its own vendor.
     package var defaultChain: [String]
     /// Per-model chains, by routed model name.
     package var chains: [String: [String]]
@@ -16,7 +17,8 @@ package struct RoutingConfiguration: Sendable, Hashable {
     package init(
         router: TaskRouter = .guideDefaults, retry: RetryPolicy = RetryPolicy(),
         breaker: CircuitBreakerPolicy = CircuitBreakerPolicy(), pool: PoolPolicy = PoolPolicy(),
-        defaultPriority: RequestPriority = .normal, defaultChain: [String] = ["holysheep", "official"],
+        defaultPriority: RequestPriority = .normal,
+        defaultChain: [String] = ["holysheep", "official", "anthropic", "gemini", "deepseek"],
         chains: [String: [String]] = [:]
     ) {
         self.router = router

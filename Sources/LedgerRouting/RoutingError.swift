@@ -21,6 +21,8 @@ package enum RoutingError: Error, Sendable, Hashable, CustomStringConvertible {
     case queueTimeout(waited: Duration, retryAfter: Duration)
     /// The model has no providers to try.
     case emptyChain(model: String)
+    /// Providers are configured for the model's chain, but none serves this model in this wire dialect.
+    case modelNotServed(model: String, dialect: String, providers: [String])
     /// The client went away (its task was cancelled) before an answer.
     case cancelled
     /// `X-Priority` or `metadata.priority` is not a whole number from 1 to 5.
@@ -61,27 +63,16 @@ package enum RoutingError: Error, Sendable, Hashable, CustomStringConvertible {
             "no upstream slot became free within \(DurationText.format(waited)); "
                 + "retry in \(DurationText.format(retryAfter))"
         case .emptyChain(let model): "no provider is configured for model '\(model)'"
+        case .modelNotServed(let model, let dialect, let providers):
+            "no configured provider serves model '\(model)' in the \(dialect) dialect (considered: "
+                + (providers.isEmpty ? "none" : providers.joined(separator: ", "))
+                + "); each [provider] lists what it serves in `models` and `dialects`, and this proxy does not "
+                + "translate between dialects"
         case .cancelled: "the request was cancelled"
         case .invalidPriority(let text): "priority must be a whole number from 1 to 5 (got '\(text)')"
         case .invalidSetting(let key, let value, let reason): "setting \(key) = '\(value)': \(reason)"
         case .unknownSetting(let key): "unknown routing setting '\(key)'"
         case .malformedBatchLine(let line, let reason): "line \(line): \(reason)"
-        }
-    }
-
-    /// The HTTP status the proxy should answer with when no upstream reply is passed through.
-    package var httpStatus: Int {
-        switch self {
-        case .upstreamAuthentication: 502
-        case .upstreamTimeout: 504
-        case .upstreamStatus(_, _, let status, _): status
-        case .upstreamUnreachable, .upstreamMalformed, .failedAfterBytesSent: 502
-        case .circuitOpen: 503
-        case .queueFull, .queueTimeout: 429
-        case .emptyChain: 404
-        case .cancelled: 499
-        case .invalidPriority, .malformedBatchLine: 400
-        case .invalidSetting, .unknownSetting: 500
         }
     }
 
@@ -91,24 +82,6 @@ package enum RoutingError: Error, Sendable, Hashable, CustomStringConvertible {
         case .circuitOpen(_, let wait), .queueFull(_, let wait), .queueTimeout(_, let wait):
             DurationText.wholeSecondsRoundingUp(wait)
         default: nil
-        }
-    }
-
-    /// The OpenAI error `type`/`code` for this failure.
-    package var openAICode: String {
-        switch self {
-        case .upstreamAuthentication: "upstream_authentication_failed"
-        case .upstreamTimeout: "upstream_timeout"
-        case .upstreamStatus: "upstream_error"
-        case .upstreamUnreachable: "upstream_unreachable"
-        case .upstreamMalformed: "upstream_malformed_response"
-        case .failedAfterBytesSent: "upstream_interrupted"
-        case .circuitOpen: "upstream_circuit_open"
-        case .queueFull, .queueTimeout: "rate_limit_exceeded"
-        case .emptyChain: "model_not_found"
-        case .cancelled: "cancelled"
-        case .invalidPriority, .malformedBatchLine: "invalid_request_error"
-        case .invalidSetting, .unknownSetting: "configuration_error"
         }
     }
 }

@@ -15,10 +15,15 @@ extension RoutingConfiguration {
     ///   - priorityHeader: `X-Priority`, if sent.
     ///   - priorityMetadata: the body's `metadata.priority` as written (a number or a numeric string), if present.
     ///   - baseURLs: configured provider name → base URL.
-    /// - Throws: ``RoutingError/invalidPriority(_:)`` (answer 400) or ``RoutingError/emptyChain(model:)`` (404).
+    ///   - dialect: the call's wire dialect.
+    ///   - services: what each configured provider serves; a provider missing here serves everything.
+    /// - Throws: ``RoutingError/invalidPriority(_:)``, ``RoutingError/emptyChain(model:)`` (nothing configured) or
+    ///   ``RoutingError/modelNotServed(model:dialect:providers:)`` (configured, but none serves the model in the
+    ///   dialect).
     package func plan(
         model: String, taskTypeHeader: String? = nil, taskTypeMetadata: String? = nil, priorityHeader: String? = nil,
-        priorityMetadata: String? = nil, baseURLs: [String: String]
+        priorityMetadata: String? = nil, baseURLs: [String: String], dialect: WireDialect = .openai,
+        services: [String: ProviderService] = [:]
     ) throws(RoutingError) -> RoutingPlan {
         let decision = router.route(
             model: model, taskType: TaskRouter.taskType(header: taskTypeHeader, metadata: taskTypeMetadata)
@@ -31,9 +36,31 @@ extension RoutingConfiguration {
         } else {
             priority = defaultPriority
         }
-        let chain = chain(for: decision.routedModel, baseURLs: baseURLs)
-        guard !chain.isEmpty else { throw .emptyChain(model: decision.routedModel) }
+        let configured = chain(for: decision.routedModel, baseURLs: baseURLs)
+        guard !configured.isEmpty else { throw .emptyChain(model: decision.routedModel) }
+        let chain = configured.filter {
+            (services[$0.name] ?? .everything).serves(model: decision.routedModel, dialect: dialect)
+        }
+        guard !chain.isEmpty else {
+            throw .modelNotServed(
+                model: decision.routedModel, dialect: dialect.rawValue, providers: configured.map(\.name))
+        }
         return RoutingPlan(decision: decision, priority: priority, chain: chain)
+    }
+}
+
+extension RoutingConfiguration {
+    /// The providers of the default chain that accept `dialect`, for calls that name no model (`GET
+    /// /v1/responses/{id}` and the like): primary first, configured ones only.
+    package func chain(
+        accepting dialect: WireDialect, baseURLs: [String: String], services: [String: ProviderService]
+    ) -> [ProviderEndpoint] {
+        defaultChain.compactMap { name in
+            guard let baseURL = baseURLs[name], (services[name] ?? .everything).dialects.contains(dialect) else {
+                return nil
+            }
+            return ProviderEndpoint(name: name, baseURL: baseURL)
+        }
     }
 }
 

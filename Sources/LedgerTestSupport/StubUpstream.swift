@@ -1,13 +1,16 @@
 import Foundation
 import HTTPTypes
 package import Hummingbird
+package import LedgerCore
 import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// A fake OpenAI-compatible upstream that speaks real HTTP on 127.0.0.1: deterministic JSON and SSE chat
-/// completions with usage, completions, embeddings and models, plus injected faults.
+/// A fake upstream that speaks real HTTP on 127.0.0.1 in every dialect the proxy serves: deterministic JSON and SSE
+/// OpenAI chat completions with usage, completions, embeddings and models; Anthropic Messages (cache reads and
+/// 5m/1h cache writes in the usage) and token counting; the OpenAI Responses API (stored responses too); plus
+/// injected faults. The `cut_after` fault cuts any stream after that many events.
 ///
 /// Faults come from the `x-stub-fault` header or the body member `"x_stub_fault"` (so they pass through the proxy
 /// unchanged), as comma-separated items: `status=500`, `delay_ms=50` (before the head), `chunk_delay_ms=20`
@@ -23,6 +26,8 @@ package final class StubUpstream: Sendable {
         package var path: String
         package var authorization: String?
         package var body: [UInt8]
+        /// Every request header, names lowercased.
+        package var headers: [String: String] = [:]
         /// The body parsed as a JSON object, when it is one.
         package var json: [String: any Sendable]? {
             (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: any Sendable]
@@ -61,6 +66,25 @@ package final class StubUpstream: Sendable {
         router.post("/v1/chat/completions") { request, context in try await self.chat(request, legacy: false) }
         router.post("/v1/completions") { request, context in try await self.chat(request, legacy: true) }
         router.post("/v1/embeddings") { request, context in try await self.embeddings(request) }
+        router.post("/v1/messages") { request, context in try await self.messages(request) }
+        router.post("/v1/messages/count_tokens") { request, context in
+            _ = try await self.parse(request)
+            return Self.json(#"{"input_tokens":\#(Self.anthropicUsage.input)}"#)
+        }
+        router.post("/v1/responses") { request, context in try await self.responses(request) }
+        router.get("/v1/responses/:id") { request, context in
+            self.note(request, body: [])
+            return Self.json(Self.responseJSON(id: context.parameters.get("id") ?? "", model: "gpt-4.1"))
+        }
+        router.delete("/v1/responses/:id") { request, context in
+            self.note(request, body: [])
+            let id = JSONString.quote(context.parameters.get("id") ?? "")
+            return Self.json(#"{"id":\#(id),"object":"response","deleted":true}"#)
+        }
+        router.get("/v1/responses/:id/input_items") { request, context in
+            self.note(request, body: [])
+            return Self.json(#"{"object":"list","data":[],"first_id":null,"last_id":null,"has_more":false}"#)
+        }
         router.get("/v1/models") { request, _ in
             self.note(request, body: [])
             return Self.json(
@@ -142,9 +166,11 @@ package final class StubUpstream: Sendable {
 
     private func note(_ request: Request, body: [UInt8]) {
         guard keepsRequests else { return }
+        var headers: [String: String] = [:]
+        for field in request.headers { headers[field.name.canonicalName] = field.value }
         let entry = Received(
             method: request.method.rawValue, path: request.uri.path, authorization: request.headers[.authorization],
-            body: body)
+            body: body, headers: headers)
         received.withLock { $0.append(entry) }
     }
 
@@ -251,6 +277,166 @@ package final class StubUpstream: Sendable {
             })
     }
 
+    /// Anthropic usage the stub reports: `input_tokens` excludes cache reads and writes (as Anthropic's does).
+    package static let anthropicUsage = (input: 25, cacheRead: 400, cacheWrite5m: 40, cacheWrite1h: 60, output: 15)
+    /// The usage above as the ledger normalises it (prompt = input + reads + writes).
+    package static let anthropicTokenUsage = TokenUsage(
+        promptTokens: Int64(anthropicUsage.input + anthropicUsage.cacheRead + anthropicUsage.cacheWrite5m
+            + anthropicUsage.cacheWrite1h),
+        cachedPromptTokens: Int64(anthropicUsage.cacheRead), completionTokens: Int64(anthropicUsage.output),
+        cacheWrite5mTokens: Int64(anthropicUsage.cacheWrite5m), cacheWrite1hTokens: Int64(anthropicUsage.cacheWrite1h))
+    /// Responses usage the stub reports.
+    package static let responsesUsage = (input: 328, cached: 128, output: 52, reasoning: 20)
+    package static let responsesTokenUsage = TokenUsage(
+        promptTokens: Int64(responsesUsage.input), cachedPromptTokens: Int64(responsesUsage.cached),
+        completionTokens: Int64(responsesUsage.output), reasoningTokens: Int64(responsesUsage.reasoning))
+
+    private static var anthropicUsageJSON: String {
+        let u = anthropicUsage
+        return #"{"input_tokens":\#(u.input),"cache_creation_input_tokens":\#(u.cacheWrite5m + u.cacheWrite1h),"#
+            + #""cache_read_input_tokens":\#(u.cacheRead),"cache_creation":{"ephemeral_5m_input_tokens":\#(u.cacheWrite5m),"#
+            + #""ephemeral_1h_input_tokens":\#(u.cacheWrite1h)},"output_tokens":\#(u.output),"service_tier":"standard"}"#
+    }
+
+    private func messages(_ request: Request) async throws -> Response {
+        let (json, fault) = try await parse(request)
+        if let early = earlyFault(fault, anthropic: true) { return early }
+        let model = JSONString.quote(json["model"] as? String ?? "unknown")
+        let text = Self.chatPieces.joined()
+        guard json["stream"] as? Bool ?? false else {
+            return Self.json(
+                #"{"id":"msg_stub","type":"message","role":"assistant","model":\#(model),"content":[{"type":"text","text":"\#(text)"}],"#
+                    + #""stop_reason":"end_turn","stop_sequence":null,"usage":\#(Self.anthropicUsageJSON)}"#,
+                requestID: "req-stub-anthropic", header: "request-id")
+        }
+        let u = Self.anthropicUsage
+        let startUsage =
+            #"{"input_tokens":\#(u.input),"cache_creation_input_tokens":\#(u.cacheWrite5m + u.cacheWrite1h),"#
+            + #""cache_read_input_tokens":\#(u.cacheRead),"cache_creation":{"ephemeral_5m_input_tokens":\#(u.cacheWrite5m),"#
+            + #""ephemeral_1h_input_tokens":\#(u.cacheWrite1h)},"output_tokens":1}"#
+        var events: [(String, String)] = [
+            ("message_start",
+             #"{"type":"message_start","message":{"id":"msg_stub","type":"message","role":"assistant","content":[],"model":\#(model),"stop_reason":null,"stop_sequence":null,"usage":\#(startUsage)}}"#),
+            ("content_block_start",
+             #"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#),
+            ("ping", #"{"type": "ping"}"#),
+        ]
+        for piece in Self.chatPieces {
+            events.append(
+                ("content_block_delta",
+                 #"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\#(piece)"}}"#))
+        }
+        events.append(("content_block_stop", #"{"type":"content_block_stop","index":0}"#))
+        if !fault.noUsage {
+            events.append(
+                ("message_delta",
+                 #"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":\#(u.output)}}"#))
+        }
+        events.append(("message_stop", #"{"type":"message_stop"}"#))
+        return sse(events.map { "event: \($0.0)\ndata: \($0.1)\n\n" }, fault: fault)
+    }
+
+    /// A Response object, completed, with the stub's usage.
+    package static func responseJSON(id: String, model: String) -> String {
+        let u = responsesUsage
+        let text = chatPieces.joined()
+        return #"{"id":\#(JSONString.quote(id)),"object":"response","created_at":1741476542,"status":"completed","error":null,"#
+            + #""incomplete_details":null,"instructions":null,"max_output_tokens":null,"model":\#(JSONString.quote(model)),"#
+            + #""output":[{"type":"message","id":"msg_stub","status":"completed","role":"assistant","content":[{"type":"output_text","text":"\#(text)","annotations":[]}]}],"#
+            + #""parallel_tool_calls":true,"previous_response_id":null,"reasoning":{"effort":null,"summary":null},"#
+            + #""service_tier":"default","store":true,"temperature":1.0,"text":{"format":{"type":"text"}},"tool_choice":"auto","#
+            + #""tools":[],"top_p":1.0,"truncation":"disabled","usage":{"input_tokens":\#(u.input),"#
+            + #""input_tokens_details":{"cached_tokens":\#(u.cached)},"output_tokens":\#(u.output),"#
+            + #""output_tokens_details":{"reasoning_tokens":\#(u.reasoning)},"total_tokens":\#(u.input + u.output)},"#
+            + #""user":null,"metadata":{}}"#
+    }
+
+    private func responses(_ request: Request) async throws -> Response {
+        let (json, fault) = try await parse(request)
+        if let early = earlyFault(fault, anthropic: false) { return early }
+        let model = json["model"] as? String ?? "unknown"
+        let completed = Self.responseJSON(id: "resp_stub", model: model)
+        guard json["stream"] as? Bool ?? false else { return Self.json(completed, requestID: "req-stub-responses") }
+        let quoted = JSONString.quote(model)
+        let inProgress =
+            #"{"id":"resp_stub","object":"response","created_at":1741476542,"status":"in_progress","model":\#(quoted),"#
+            + #""output":[],"usage":null}"#
+        var events: [(String, String)] = [
+            ("response.created", #"{"type":"response.created","sequence_number":0,"response":\#(inProgress)}"#),
+            ("response.in_progress", #"{"type":"response.in_progress","sequence_number":1,"response":\#(inProgress)}"#),
+            ("response.output_item.added",
+             #"{"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"msg_stub","type":"message","status":"in_progress","role":"assistant","content":[]}}"#),
+            ("response.content_part.added",
+             #"{"type":"response.content_part.added","sequence_number":3,"item_id":"msg_stub","output_index":0,"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}}"#),
+        ]
+        var sequence = 4
+        for piece in Self.chatPieces {
+            events.append(
+                ("response.output_text.delta",
+                 #"{"type":"response.output_text.delta","sequence_number":\#(sequence),"item_id":"msg_stub","output_index":0,"content_index":0,"delta":"\#(piece)","logprobs":[]}"#))
+            sequence += 1
+        }
+        let text = Self.chatPieces.joined()
+        events.append(
+            ("response.output_text.done",
+             #"{"type":"response.output_text.done","sequence_number":\#(sequence),"item_id":"msg_stub","output_index":0,"content_index":0,"text":"\#(text)","logprobs":[]}"#))
+        events.append(
+            ("response.output_item.done",
+             #"{"type":"response.output_item.done","sequence_number":\#(sequence + 1),"output_index":0,"item":{"id":"msg_stub","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"\#(text)","annotations":[]}]}}"#))
+        if !fault.noUsage {
+            events.append(
+                ("response.completed",
+                 #"{"type":"response.completed","sequence_number":\#(sequence + 2),"response":\#(completed)}"#))
+        }
+        return sse(events.map { "event: \($0.0)\ndata: \($0.1)\n\n" }, fault: fault)
+    }
+
+    /// The faults answered before any body: a status (in the dialect's error shape), a reset, a malformed body.
+    private func earlyFault(_ fault: Fault, anthropic: Bool) -> Response? {
+        if let status = fault.status {
+            guard anthropic else { return errorResponse(status, retryAfter: fault.retryAfter) }
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if let retryAfter = fault.retryAfter { headers[.retryAfter] = String(retryAfter) }
+            return Response(
+                status: HTTPResponse.Status(code: status), headers: headers,
+                body: ResponseBody(
+                    byteBuffer: ByteBuffer(
+                        string: #"{"type":"error","error":{"type":"api_error","message":"stub fault \#(status)"}}"#)))
+        }
+        if fault.reset {
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"], body: ResponseBody { _ in throw Cut() })
+        }
+        if fault.malformed {
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: #"{"id":"stub-1","content":[{"#)))
+        }
+        return nil
+    }
+
+    /// Streams whole SSE events, honouring `chunk_delay_ms` and `cut_after`.
+    private func sse(_ events: [String], fault: Fault) -> Response {
+        let stub = self
+        return Response(
+            status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+            body: ResponseBody { writer in
+                var failed = false
+                defer { stub.streamOutcomes.withLock { $0.append(failed) } }
+                for (index, event) in events.enumerated() {
+                    if let cut = fault.cutAfter, index >= cut { throw Cut() }
+                    if index > 0 && fault.chunkDelayMilliseconds > 0 {
+                        try await Task.sleep(for: .milliseconds(fault.chunkDelayMilliseconds))
+                    }
+                    do { try await writer.write(ByteBuffer(string: event)) } catch {
+                        failed = true
+                        throw error
+                    }
+                }
+                try await writer.finish(nil)
+            })
+    }
+
     private func embeddings(_ request: Request) async throws -> Response {
         let (json, fault) = try await parse(request)
         if let status = fault.status { return errorResponse(status) }
@@ -265,9 +451,9 @@ package final class StubUpstream: Sendable {
     private static let completionUsageJSON =
         #"{"prompt_tokens":\#(completionUsage.prompt),"completion_tokens":\#(completionUsage.completion),"total_tokens":\#(completionUsage.prompt + completionUsage.completion)}"#
 
-    private static func json(_ text: String, requestID: String? = nil) -> Response {
+    private static func json(_ text: String, requestID: String? = nil, header: String = "x-request-id") -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
-        if let requestID { headers[HTTPField.Name("x-request-id")!] = requestID }
+        if let requestID { headers[HTTPField.Name(header)!] = requestID }
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 }

@@ -126,6 +126,22 @@ import Testing
                                            cacheWrite1hTokens: 100))
     }
 
+    @Test func anthropicDeltaRepeatingInputWithoutTheSplitKeepsTheStartsSplit() throws {
+        var stream = AnthropicUsage.Stream()
+        stream.consume(event: bytes("""
+            {"type":"message_start","message":{"usage":{"input_tokens":25,"cache_creation_input_tokens":100,
+             "cache_read_input_tokens":400,"cache_creation":{"ephemeral_5m_input_tokens":40,
+             "ephemeral_1h_input_tokens":60},"output_tokens":1}}}
+            """))
+        stream.consume(event: bytes("""
+            {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"input_tokens":25,
+             "cache_creation_input_tokens":100,"cache_read_input_tokens":400,"output_tokens":15}}
+            """))
+        stream.consume(event: bytes(#"{"type":"message_stop"}"#))
+        #expect(stream.usage == TokenUsage(promptTokens: 525, cachedPromptTokens: 400, completionTokens: 15,
+                                           cacheWrite5mTokens: 40, cacheWrite1hTokens: 60))
+    }
+
     @Test func responsesBodyAndCompletedEvent() throws {
         let response = """
             {"id":"resp_1","object":"response","created_at":1741476542,"status":"completed","model":"gpt-4.1",

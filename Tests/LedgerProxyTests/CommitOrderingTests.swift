@@ -70,7 +70,7 @@ import Testing
             let app = buildApplication(
                 configuration: configuration, upstream: upstream, recorder: recorder,
                 keys: StaticKeyVerifier([Self.clientKey: ClientIdentity(keyID: 3, name: "app", team: nil)]),
-                prices: ProxyApplicationTests.prices, metrics: ProxyMetrics(factory: NOOPMetricsHandler.instance),
+                prices: DialectTests.prices, metrics: ProxyMetrics(factory: NOOPMetricsHandler.instance),
                 routing: ProxyRouting(configuration: configuration.routing, clock: TestClock(.autoAdvance)),
                 logger: logger)
             try await app.test(.live) { testClient in
@@ -79,10 +79,12 @@ import Testing
         }
     }
 
-    private func request(_ port: Int, stream: Bool) -> UpstreamRequest {
-        let body = #"{"model":"gpt-4.1","stream":\#(stream),"messages":[{"role":"user","content":"hi"}]}"#
+    private func request(
+        _ port: Int, stream: Bool, path: String = "/v1/chat/completions", body custom: String? = nil
+    ) -> UpstreamRequest {
+        let body = custom ?? #"{"model":"gpt-4.1","stream":\#(stream),"messages":[{"role":"user","content":"hi"}]}"#
         return UpstreamRequest(
-            method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions",
+            method: "POST", url: "http://127.0.0.1:\(port)\(path)",
             headers: [("Authorization", "Bearer \(Self.clientKey)"), ("Content-Type", "application/json")],
             body: ByteBuffer(string: body), connectTimeout: .seconds(5), totalTimeout: .seconds(30),
             timeoutIsIdle: true)
@@ -140,4 +142,37 @@ import Testing
             #expect(recorder.inner.events.count == 1)
         }
     }
+
+    /// Messages hold `message_stop`, Responses hold `response.completed` (which carries the usage) until the commit.
+    @Test(arguments: [
+        ("/v1/messages", #"{"model":"claude-sonnet-4.5","max_tokens":9,"stream":true,"messages":[]}"#, "message_stop",
+         #""text":"!""#),
+        ("/v1/responses", #"{"model":"gpt-4.1","input":"hi","stream":true}"#, "response.completed", #""delta":"!""#),
+    ])
+    func theLastEventOfEachDialectsStreamWaitsForTheCommit(
+        path: String, body: String, last: String, content: String
+    ) async throws {
+        try await withProxy { port, recorder, client in
+            let response = try await client.send(request(port, stream: true, path: path, body: body))
+            #expect(response.status == 200)
+            var iterator = response.body.makeAsyncIterator()
+            var received = ""
+            while !received.contains(content) {
+                guard let chunk = try await iterator.next() else { break }
+                received += String(buffer: chunk)
+            }
+            #expect(try await eventually { recorder.held == 1 })
+            #expect(!received.contains("event: \(last)"))
+            #expect(recorder.inner.events.isEmpty)
+            recorder.release()
+            while let chunk = try await iterator.next() { received += String(buffer: chunk) }
+            #expect(received.contains("event: \(last)\n"))
+            #expect(recorder.inner.events.only?.status == .ok)
+            #expect(recorder.inner.events.only?.usage != nil)
+        }
+    }
+}
+
+extension Array {
+    fileprivate var only: Element? { count == 1 ? first : nil }
 }

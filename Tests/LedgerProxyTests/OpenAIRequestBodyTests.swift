@@ -1,3 +1,4 @@
+import Foundation
 import LedgerCore
 import Testing
 
@@ -86,8 +87,8 @@ import LedgerRouting
     }
 
     @Test func findsOnlyUsageObjects() {
-        #expect(ProxyController.mayHoldUsage(Array(#"{"choices":[],"usage": {"prompt_tokens":1}}"#.utf8)))
-        #expect(!ProxyController.mayHoldUsage(Array(#"{"choices":[{}],"usage":null}"#.utf8)))
+        #expect(ChatStreamRelay.mayHoldUsage(Array(#"{"choices":[],"usage": {"prompt_tokens":1}}"#.utf8)))
+        #expect(!ChatStreamRelay.mayHoldUsage(Array(#"{"choices":[{}],"usage":null}"#.utf8)))
     }
 }
 
@@ -126,12 +127,65 @@ import LedgerRouting
         #expect(configuration.providersMissingKeys.map(\.name) == ["backup"])
     }
 
-    @Test func defaultsAreHolySheepThenOfficial() {
+    @Test func defaultsAreHolySheepThenEachModelsOwnVendor() {
         let configuration = ProxyConfiguration()
-        #expect(configuration.providers.map(\.baseURL) == ["https://api.holysheep.ai/v1", "https://api.openai.com/v1"])
-        #expect(configuration.providers.map(\.timeout) == [.seconds(30), .seconds(60)])
+        #expect(configuration.providers.map(\.name) == ["holysheep", "official", "anthropic", "gemini", "deepseek"])
+        #expect(
+            configuration.providers.map(\.baseURL) == [
+                "https://api.holysheep.ai/v1", "https://api.openai.com/v1", "https://api.anthropic.com/v1",
+                "https://generativelanguage.googleapis.com/v1beta/openai", "https://api.deepseek.com/v1",
+            ])
+        #expect(configuration.providers.map(\.timeout) == [.seconds(30), .seconds(60), .seconds(60), .seconds(60), .seconds(60)])
+        #expect(configuration.providers.map(\.kind) == [.holysheep, .official, .official, .official, .official])
+        #expect(configuration.providers[2].auth == .xAPIKey)
+        #expect(configuration.providers[2].service.primaryDialect == .anthropic)
+        #expect(configuration.providers[4].service.upstreamModel(for: "deepseek-v3.2") == "deepseek-chat")
         #expect(configuration.port == 8080)
         #expect(configuration.maxBodyBytes == 16 << 20)
+    }
+
+    @Test func providerSectionsSetDialectsModelsMapAndAuth() throws {
+        let text = """
+            [provider holysheep]
+            base_url = http://127.0.0.1:1/v1
+            [provider anthropic]
+            base_url = http://127.0.0.1:2/v1/
+            kind = official
+            api_key_env = ANTHROPIC_API_KEY
+            auth = x-api-key
+            dialects = anthropic, openai
+            models = claude-*, my-claude
+            model_map = claude-sonnet-4.5=claude-sonnet-4-5, my-claude=claude-opus-4-1
+            [provider official]
+            base_url = http://127.0.0.1:3/v1
+            """
+        let configuration = try ProxyConfiguration().applying(file: text).resolvingKeys(from: [
+            "ANTHROPIC_API_KEY": "a", "OFFICIAL_API_KEY": "legacy", "HOLYSHEEP_API_KEY": "",
+        ])
+        let anthropic = configuration.providers[1]
+        #expect(anthropic.baseURL == "http://127.0.0.1:2/v1" && anthropic.auth == .xAPIKey && anthropic.apiKey == "a")
+        #expect(anthropic.service.dialects == [.anthropic, .openai] && anthropic.service.primaryDialect == .anthropic)
+        #expect(anthropic.service.serves(model: "my-claude", dialect: .openai))
+        #expect(!anthropic.service.serves(model: "my-claude", dialect: .responses))
+        #expect(anthropic.service.upstreamModel(for: "my-claude") == "claude-opus-4-1")
+        // The shipped official provider reads OPENAI_API_KEY, then the older OFFICIAL_API_KEY.
+        #expect(configuration.providers[2].apiKey == "legacy")
+        #expect(configuration.providers[2].service.serves(model: "gpt-4.1", dialect: .responses))
+        #expect(configuration.providers[0].apiKey == nil)
+        for bad in ["dialects = grpc", "models = ,", "model_map = x", "auth = basic"] {
+            #expect(throws: ProxyConfigurationError.self) {
+                _ = try ProxyConfiguration().applying(file: "[provider p]\nbase_url = http://x/v1\n" + bad)
+            }
+        }
+    }
+
+    @Test func theExampleConfigurationIsTheShippedDefaults() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/holysheep-ledger.example.ini")
+        let example = try ProxyConfiguration().applying(file: String(contentsOf: url, encoding: .utf8))
+        let shipped = ProxyConfiguration()
+        #expect(example.providers == shipped.providers)
+        #expect(example.routing == shipped.routing)
     }
 
     @Test func mapsRoutingSectionsOntoRoutingSettings() throws {

@@ -5,7 +5,7 @@ import Testing
 /// `"usage":null` removal from stream chunks (the client did not ask for usage; the proxy forced it upstream).
 @Suite struct StreamUsageTests {
     private func strip(_ event: String) -> String? {
-        ProxyController.removingNullUsage(Array(event.utf8)).map { String(decoding: $0, as: UTF8.self) }
+        ChatStreamRelay.removingNullUsage(Array(event.utf8)).map { String(decoding: $0, as: UTF8.self) }
     }
 
     @Test(arguments: [

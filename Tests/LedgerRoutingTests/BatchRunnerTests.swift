@@ -43,7 +43,11 @@ import Testing
                     line: request.line, requestedModel: request.model, model: request.taskType, attempts: 1)
             }, progress: { done, total, failed in ticks.append((done, total, failed)) })
         #expect(results.map(\.line) == Array(1...20))
-        #expect(results[6].errorCode == "invalid_request_error")
+        // Routing names the failure; its wire code is the proxy's to give (the CLI's JSONL line shows it).
+        guard case .malformedBatchLine(line: 7, _)? = results[6].failure else {
+            Issue.record("line 7 should carry its malformed-line failure")
+            return
+        }
         #expect(results[6].errorMessage?.hasPrefix("line 7: not valid JSON") == true)
         #expect(results[12].errorMessage == "upstream 500")
         #expect(results[0].model == "t1")

@@ -68,7 +68,6 @@ import Testing
         await #expect(throws: RoutingError.queueFull(limit: 1, retryAfter: .seconds(2))) {
             try await pool.acquire(provider: "p", priority: .highest)
         }
-        #expect(RoutingError.queueFull(limit: 1, retryAfter: .seconds(2)).httpStatus == 429)
         #expect(RoutingError.queueFull(limit: 1, retryAfter: .seconds(2)).retryAfterSeconds == 2)
         #expect(pool.snapshot().rejectedQueueFull == 1)
         pool.release(holder)

@@ -92,7 +92,6 @@ import Testing
         #expect(
             result.error == .upstreamStatus(provider: "holysheep", baseURL: holysheep.baseURL, status: 400, attempts: 1)
         )
-        #expect(result.error?.httpStatus == 400)
         #expect(upstream.calls == ["holysheep"])
         #expect(clock.recordedSleeps.isEmpty)
     }
@@ -127,7 +126,6 @@ import Testing
                     provider: "official", baseURL: official.baseURL, kind: .total, limit: .seconds(60), attempts: 3))
         #expect(error.description.contains("total timeout (60 s)"))
         #expect(error.description.contains("'official'"))
-        #expect(error.httpStatus == 504)
     }
 
     @Test func nothingIsRetriedOnceABytesReachedTheClient() async {
@@ -187,7 +185,6 @@ import Testing
         #expect(second.attempts == 0)
         let error = try #require(second.error)
         #expect(error == .circuitOpen(providers: ["holysheep", "official"], retryAfter: .seconds(20)))
-        #expect(error.httpStatus == 503)
         #expect(error.retryAfterSeconds == 20)
     }
 
@@ -203,7 +200,6 @@ import Testing
     @Test func anEmptyChainIsAModelNotFound() async {
         let result = await caller().run(chain: [], model: "mystery") { _, _ -> AttemptOutcome<String> in .success("x") }
         #expect(result.error == .emptyChain(model: "mystery"))
-        #expect(result.error?.httpStatus == 404)
     }
 
     @Test func poolAdmissionIsRecordedAndEveryAttemptHandsItsSlotBack() async {
@@ -223,7 +219,10 @@ import Testing
         let upstream = ScriptedUpstream(["holysheep": [.ok("hi")]])
         let result = await caller(pool: pool).run(chain: chain, attempt: upstream.attempt)
         #expect(result.attempts == 0)
-        #expect(result.error?.httpStatus == 429)
+        guard case .queueFull? = result.error else {
+            Issue.record("expected queueFull, got \(String(describing: result.error))")
+            return
+        }
         #expect(upstream.calls.isEmpty)
         pool.release(holder)
     }
@@ -237,7 +236,10 @@ import Testing
         #expect(lease.provider == "holysheep")
         #expect(pool.snapshot().inFlight == 1)
         let refused = await call.run(chain: chain, attempt: upstream.attempt)
-        #expect(refused.error?.httpStatus == 429)
+        guard case .queueFull? = refused.error else {
+            Issue.record("expected queueFull, got \(String(describing: refused.error))")
+            return
+        }
         call.finish(result)
         #expect(pool.snapshot().inFlight == 0)
     }

@@ -11,7 +11,7 @@ import Testing
         #expect(configuration.retry.maxBackoff == .seconds(10))
         #expect(configuration.retry.retryableStatuses == [429, 500, 502, 503, 504])
         #expect(configuration.breaker == CircuitBreakerPolicy(failureThreshold: 5, cooldown: .seconds(30)))
-        #expect(configuration.chain(for: "gpt-4.1") == ["holysheep", "official"])
+        #expect(configuration.chain(for: "gpt-4.1") == ["holysheep", "official", "anthropic", "gemini", "deepseek"])
     }
 
     @Test func flatSettingsChangeEveryPart() throws {

@@ -1,4 +1,5 @@
 import LedgerCore
+import LedgerProxy
 import LedgerRouting
 
 extension BatchResult {
@@ -21,7 +22,8 @@ extension BatchResult {
         }
         if let errorMessage {
             var error = "{\"message\":\(JSONString.quote(errorMessage))"
-            if let errorCode { error += ",\"code\":\(JSONString.quote(errorCode))" }
+            // A line that never reached the proxy carries the routing failure; its wire code is the proxy's.
+            if let errorCode = errorCode ?? failure?.openAICode { error += ",\"code\":\(JSONString.quote(errorCode))" }
             fields.append(("error", error + "}"))
         }
         return "{" + fields.map { "\(JSONString.quote($0.0)):\($0.1)" }.joined(separator: ",") + "}"

@@ -13,14 +13,14 @@ extension ProxyController {
     /// Sends one request through the proxy's pipeline without HTTP (the `batch` command): routing, retries, the
     /// pool, fallback and the ledger exactly as for a proxied call, and reads the whole reply.
     /// - Parameters:
-    ///   - endpoint: the OpenAI route.
+    ///   - endpoint: the route (batch lines are chat completions).
     ///   - body: the JSON request body.
     ///   - headers: request headers (`X-Task-Type`, `X-Priority`, `X-Ledger-Tags`).
-    package func callInProcess(_ endpoint: OpenAIEndpoint, body: String, headers: HTTPFields) async -> InProcessReply {
+    package func callInProcess(_ endpoint: ProxyEndpoint, body: String, headers: HTTPFields) async -> InProcessReply {
         var fields = headers
         fields[.contentType] = "application/json"
         let head = HTTPRequest(
-            method: HTTPRequest.Method(endpoint.method) ?? .post, scheme: nil, authority: nil,
+            method: endpoint.adapter.hasBody ? .post : .get, scheme: nil, authority: nil,
             path: endpoint.rawValue, headerFields: fields)
         let response = await handleTrusted(
             endpoint, request: Request(head: head, body: RequestBody(buffer: ByteBuffer(string: body))))

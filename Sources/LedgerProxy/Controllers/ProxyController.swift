@@ -4,8 +4,10 @@ package import LedgerCore
 import LedgerRouting
 package import Logging
 
-/// Handles the OpenAI routes: authenticates, checks the body, makes one upstream attempt, relays the reply and
-/// records exactly one call row, committed before the client gets the reply's last byte.
+/// The dialect-neutral call pipeline: authenticate, read the body, route, admit, call upstream (retries, breakers,
+/// pool, fallback), relay, record exactly one call row, committed before the client gets the reply's last byte.
+/// What differs between OpenAI chat, completions, embeddings, Responses and Anthropic Messages is asked of the
+/// route's ``DialectAdapter``; the proxy never translates one dialect into another.
 package struct ProxyController: Sendable {
     let configuration: ProxyConfiguration
     let upstream: any UpstreamClient
@@ -17,11 +19,12 @@ package struct ProxyController: Sendable {
     let logger: Logger
     /// Wall-clock microseconds since 1970 (injected for tests).
     let now: @Sendable () -> Int64
-    /// Configured providers by name, and their base URLs (for routing plans).
+    /// Configured providers by name, their base URLs and what each serves (for routing plans).
     let providersByName: [String: ProviderConfiguration]
     let baseURLs: [String: String]
+    let services: [String: ProviderService]
 
-    /// - Parameters: as ``buildApplication(configuration:upstream:recorder:keys:prices:metrics:exposition:ledgerHealth:routing:services:logger:now:)``.
+    /// - Parameters: as ``buildApplication(configuration:upstream:recorder:keys:prices:metrics:exposition:ledgerHealth:routing:reports:services:logger:now:)``.
     package init(
         configuration: ProxyConfiguration, upstream: any UpstreamClient, recorder: any UsageRecorder,
         keys: any ClientKeyVerifier, prices: any PriceLookup, metrics: ProxyMetrics, routing: ProxyRouting,
@@ -40,12 +43,17 @@ package struct ProxyController: Sendable {
         for provider in configuration.providers where byName[provider.name] == nil { byName[provider.name] = provider }
         self.providersByName = byName
         self.baseURLs = byName.mapValues(\.baseURL)
+        self.services = byName.mapValues(\.service)
     }
 
-    /// An in-progress call: the row being filled and when the request arrived.
+    /// An in-progress call: the row being filled, when the request arrived, and what admission granted.
     struct Call: Sendable {
         var event: UsageEvent
         let start: ContinuousClock.Instant
+        /// Settled once the row is committed.
+        var admission: Admission? = nil
+        /// The model id sent to the provider that answered.
+        var upstreamModel: String? = nil
     }
 
     /// Starts a call row for a request (reserving its id).
@@ -57,10 +65,10 @@ package struct ProxyController: Sendable {
         return Call(event: event, start: ContinuousClock.now)
     }
 
-    /// Serves one OpenAI route. If the client goes away while the call waits (for the pool, a retry or the upstream),
-    /// the call is cancelled: the upstream transfer is aborted and the row recorded as cancelled. Once a streamed
-    /// reply has started, a failed write to the client does the same.
-    func handle(_ endpoint: OpenAIEndpoint, request: Request, context: ProxyRequestContext) async -> Response {
+    /// Serves one route. If the client goes away while the call waits (for the pool, a retry or the upstream), the
+    /// call is cancelled: the upstream transfer is aborted and the row recorded as cancelled. Once a streamed reply
+    /// has started, a failed write to the client does the same.
+    func handle(_ endpoint: ProxyEndpoint, request: Request, context: ProxyRequestContext) async -> Response {
         guard let channel = context.channel, let connection = ClientConnections.connection(for: channel) else {
             return await serve(endpoint, request: request, authenticate: true, connection: nil)
         }
@@ -80,33 +88,36 @@ package struct ProxyController: Sendable {
     }
 
     /// Serves one request in-process, already trusted (the `batch` command: the operator's own calls, recorded
-    /// without a client key and attributed by `X-Ledger-Tags`). Same routing, pool and ledger as proxied calls.
-    package func handleTrusted(_ endpoint: OpenAIEndpoint, request: Request) async -> Response {
+    /// without a client key and attributed by `X-Ledger-Tags`). Same routing, pool and ledger as proxied calls;
+    /// no admission (admission budgets client keys).
+    package func handleTrusted(_ endpoint: ProxyEndpoint, request: Request) async -> Response {
         await serve(endpoint, request: request, authenticate: false, connection: nil)
     }
 
     private func serve(
-        _ endpoint: OpenAIEndpoint, request: Request, authenticate: Bool, connection: ClientConnection?
+        _ endpoint: ProxyEndpoint, request: Request, authenticate: Bool, connection: ClientConnection?
     ) async -> Response {
+        let adapter = endpoint.adapter
         // Fail closed: while the ledger cannot commit, a call would be paid upstream and then go unrecorded.
         if let reason = await recorder.commitFailure() {
             metrics.refusedUnrecordable()
-            return ProxyError.ledgerUnavailable(reason).response()
+            return ProxyError.ledgerUnavailable(reason).response(shape: adapter.errorShape)
         }
         var call = begin(endpoint: endpoint.rawValue, request: request)
         do {
             return try await proxy(
-                endpoint, request: request, call: &call, authenticate: authenticate, connection: connection)
+                endpoint, adapter: adapter, request: request, call: &call, authenticate: authenticate,
+                connection: connection)
         } catch let failure as LedgerFailure {
             // The row could not be committed: one 503, and no second (usage-less) row for the same call.
-            return ProxyError.ledgerUnavailable(failure.reason).response()
+            return ProxyError.ledgerUnavailable(failure.reason).response(shape: adapter.errorShape)
         } catch let rejection as Rejection {
-            return await reject(rejection.error, status: rejection.status, call: call)
+            return await reject(rejection.error, status: rejection.status, call: call, shape: adapter.errorShape)
         } catch {
             logger.error("proxy failure", metadata: ["ledger.call.id": "\(call.event.id)", "error": "\(error)"])
             return await reject(
                 ProxyError(status: .internalServerError, message: "Internal error.", type: "server_error"),
-                status: .upstreamError, call: call)
+                status: .upstreamError, call: call, shape: adapter.errorShape)
         }
     }
 
@@ -122,24 +133,26 @@ package struct ProxyController: Sendable {
     }
 
     private func proxy(
-        _ endpoint: OpenAIEndpoint, request: Request, call: inout Call, authenticate: Bool,
-        connection: ClientConnection?
+        _ endpoint: ProxyEndpoint, adapter: any DialectAdapter, request: Request, call: inout Call,
+        authenticate: Bool, connection: ClientConnection?
     ) async throws -> Response {
         // 1. Who is calling.
         if authenticate {
-            guard let secret = Self.bearer(request.headers[.authorization]),
-                let identity = await keys.verify(secret: secret)
+            guard let secret = Self.clientSecret(request.headers), let identity = await keys.verify(secret: secret)
             else { throw Rejection(error: .invalidKey(), status: .clientError) }
             call.event.keyID = identity.keyID
             call.event.team = identity.team
         }
 
         // The model list comes from the price book, not the upstream: it never waits on a provider or its circuit.
-        if endpoint == .models { return try await listModels(call: &call) }
+        if endpoint == .models {
+            return try await listModels(call: &call, anthropic: request.headers[.anthropicVersion] != nil)
+        }
 
         // 2. What they ask for.
         var body: OpenAIRequestBody? = nil
-        if endpoint.method == "POST" {
+        var bodyBytes = 0
+        if adapter.hasBody {
             let limit = configuration.maxBodyBytes
             if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
                 throw Rejection(error: .tooLarge(limit: limit), status: .clientError)
@@ -151,6 +164,7 @@ package struct ProxyController: Sendable {
                 connection?.closeAfterResponse()
                 throw Rejection(error: .requestTimeout(configuration.bodyTimeout), status: .clientError)
             }
+            bodyBytes = buffer.readableBytes
             let parsed: OpenAIRequestBody
             do { parsed = try OpenAIRequestBody(bytes: Array(buffer.readableBytesView)) } catch {
                 throw Rejection(error: .invalidJSON(), status: .clientError)
@@ -160,59 +174,94 @@ package struct ProxyController: Sendable {
                 throw Rejection(error: .missing("model"), status: .clientError)
             }
             call.event.requestedModel = model
-            if let required = endpoint.requiredMember, !parsed.has(required) {
-                throw Rejection(error: .missing(required), status: .clientError)
+            do throws(ProxyError) { try adapter.validate(parsed) } catch {
+                throw Rejection(error: error, status: .clientError)
             }
             body = parsed
         }
 
-        // 3. Which model and which providers: `auto` and aliases routed by task type; the priority for the pool.
-        let plan: RoutingPlan
-        do throws(RoutingError) {
-            plan = try routing.configuration.plan(
-                model: body?.model ?? "", taskTypeHeader: request.headers[.xTaskType],
-                taskTypeMetadata: body?.metadataTaskType, priorityHeader: request.headers[.xPriority],
-                priorityMetadata: body?.metadataPriority, baseURLs: baseURLs)
-        } catch {
-            throw Rejection(error: .routing(error), status: .clientError)
-        }
+        // 3. Which model and which providers: `auto` and aliases routed by task type; only providers serving the
+        // model in this dialect; the priority for the pool.
+        let chain: [ProviderEndpoint]
+        let priority: RequestPriority
+        var routed: String? = nil
         if let body {
-            let routed = plan.decision.routedModel
-            guard isKnown(model: routed, atMicros: call.event.startedAtMicros) else {
-                throw Rejection(error: .modelNotFound(routed), status: .clientError)
+            let plan: RoutingPlan
+            do throws(RoutingError) {
+                plan = try routing.configuration.plan(
+                    model: body.model ?? "", taskTypeHeader: request.headers[.xTaskType],
+                    taskTypeMetadata: body.metadataTaskType, priorityHeader: request.headers[.xPriority],
+                    priorityMetadata: body.metadataPriority, baseURLs: baseURLs, dialect: adapter.dialect,
+                    services: services)
+            } catch {
+                throw Rejection(error: .routing(error), status: .clientError)
             }
-            call.event.model = routed
-            if body.model != routed { metrics.routed(requested: body.model ?? "", to: routed) }
+            let model = plan.decision.routedModel
+            if adapter.billable {
+                guard isKnown(model: model, atMicros: call.event.startedAtMicros) else {
+                    throw Rejection(error: .modelNotFound(model), status: .clientError)
+                }
+                call.event.model = model
+            }
+            if body.model != model { metrics.routed(requested: body.model ?? "", to: model) }
+            routed = model
+            chain = plan.chain
+            priority = plan.priority
+        } else {
+            chain = routing.configuration.chain(accepting: adapter.dialect, baseURLs: baseURLs, services: services)
+            priority = routing.configuration.defaultPriority
+            guard !chain.isEmpty else {
+                let names = routing.configuration.defaultChain.filter { baseURLs[$0] != nil }
+                throw Rejection(
+                    error: .routing(.modelNotServed(model: "", dialect: adapter.dialect.rawValue, providers: names)),
+                    status: .clientError)
+            }
         }
         // Providers without a key are left out of the chain; with none left, the call says which key is missing.
-        let chain = plan.chain.filter { providersByName[$0.name]?.apiKey != nil }
-        guard !chain.isEmpty else {
-            let primary = plan.chain.first.flatMap { providersByName[$0.name] } ?? configuration.providers.first
+        let keyed = chain.filter { providersByName[$0.name]?.apiKey != nil }
+        guard !keyed.isEmpty else {
+            let primary = chain.first.flatMap { providersByName[$0.name] } ?? configuration.providers.first
             call.event.provider = primary?.name
             call.event.providerKind = primary?.kind
             throw Rejection(error: .missingUpstreamKey(primary ?? .holysheep), status: .upstreamError)
         }
 
-        // 4. Retries, backoff, circuit breakers, the priority pool and fallback, around one attempt per provider.
+        // 4. Admission (spend budgets): once, before any upstream request.
+        if adapter.billable, let admission = configuration.admission, let keyID = call.event.keyID {
+            let asked = AdmissionRequest(
+                keyID: keyID, team: call.event.team, tags: call.event.tags, model: call.event.model ?? "",
+                bodyBytes: bodyBytes, maxOutputTokens: body.flatMap { adapter.maxOutputTokens($0) },
+                atMicros: call.event.startedAtMicros)
+            do throws(AdmissionRefusal) { call.admission = try await admission.admit(asked) } catch {
+                throw Rejection(error: .budgetExceeded(error), status: .clientError)
+            }
+        }
+
+        // 5. Retries, backoff, circuit breakers, the priority pool and fallback, around one attempt per provider.
         let upstreamStart = ContinuousClock.now
-        let bytes = body.map { ByteBuffer(bytes: $0.upstreamBytes(model: call.event.model)) }
+        let bodies = body.map { UpstreamBodies(body: $0, adapter: adapter) }
+        let target = UpstreamTarget(
+            method: request.method.rawValue, path: Self.upstreamPath(endpoint, request: request),
+            forwarded: adapter.forwardedHeaders(request), dialect: adapter.dialect)
         let wantsStream = body?.stream ?? false
         let source = call.event.keyID.map { "key:\($0)" } ?? ""
-        let result = await routing.run(
-            chain: chain, priority: plan.priority, model: plan.decision.routedModel, source: source
-        ) { endpointInfo, _ in
+        let routedModel = routed
+        let result = await routing.run(chain: keyed, priority: priority, model: routedModel ?? "", source: source) {
+            endpointInfo, _ in
             guard let provider = providersByName[endpointInfo.name] else { throw CancellationError() }
-            return try await outcome(endpoint, provider: provider, body: bytes, stream: wantsStream)
+            let buffer = bodies?.buffer(for: routedModel.map { provider.service.upstreamModel(for: $0) })
+            return try await outcome(adapter, target, provider: provider, body: buffer, stream: wantsStream)
         }
         call.event.attempts = result.attempts
         // A fallback also served when the primary was left out of the chain (no key configured for it).
         call.event.fallbackUsed =
-            result.fallbackUsed || (result.error == nil && result.provider?.name != plan.chain.first?.name)
+            result.fallbackUsed || (result.error == nil && result.provider?.name != chain.first?.name)
         call.event.queueWaitMicros = DurationText.microseconds(result.queueWait)
         call.event.inflightAtAdmission = result.inFlightAtAdmission
         if let provider = result.provider.flatMap({ providersByName[$0.name] }) {
             call.event.provider = provider.name
             call.event.providerKind = provider.kind
+            call.upstreamModel = routed.map { provider.service.upstreamModel(for: $0) }
         }
         if let error = result.error {
             call.event.upstreamLatencyMicros = Self.micros(ContinuousClock.now - upstreamStart)
@@ -225,12 +274,12 @@ package struct ProxyController: Sendable {
         }
         let response = reply.response
         call.event.httpStatus = response.status
-        call.event.upstreamRequestID = response.header("x-request-id")
+        call.event.upstreamRequestID = Self.requestID(response)
         guard let whole = reply.body else {
             let release = routing.releaseOnce(result.lease)
             return stream(
-                response, call: call, upstreamStart: upstreamStart,
-                clientWantsUsage: body?.clientRequestedUsage ?? false, release: release)
+                response, call: call, upstreamStart: upstreamStart, relay: adapter.streamRelay(body),
+                release: release)
         }
         routing.finish(result)
         return try await relayWhole(reply, body: whole, call: &call, upstreamStart: upstreamStart)
@@ -260,11 +309,11 @@ package struct ProxyController: Sendable {
     }
 
     /// Answers a call that routing could not complete: the provider's own error reply passed through unchanged when
-    /// there is one for a plain HTTP status, otherwise the diagnosis in OpenAI's shape.
+    /// there is one for a plain HTTP status, otherwise the diagnosis in the caller's error shape.
     private func fail(_ error: RoutingError, reply: UpstreamReply?, call: inout Call) async throws -> Response {
         if case .upstreamStatus = error, let reply, let body = reply.body {
             call.event.httpStatus = reply.response.status
-            call.event.upstreamRequestID = reply.response.header("x-request-id")
+            call.event.upstreamRequestID = Self.requestID(reply.response)
             call.event.status = .upstreamError
             call.event.errorType = "upstream_http_\(reply.response.status)"
             try await record(&call)
@@ -278,197 +327,31 @@ package struct ProxyController: Sendable {
         switch error {
         case .upstreamTimeout: status = .timeout
         case .cancelled: status = .cancelled
-        case .emptyChain, .invalidPriority: status = .clientError
+        case .emptyChain, .invalidPriority, .modelNotServed: status = .clientError
         default: status = .upstreamError
         }
         throw Rejection(error: .routing(error), status: status)
     }
 
-    /// One attempt at `provider`, classified for ``ResilientCall``: error statuses and bodies that are not JSON
-    /// are read whole (nothing has reached the client yet, so they may be retried or fallen back from).
-    private func outcome(_ endpoint: OpenAIEndpoint, provider: ProviderConfiguration, body: ByteBuffer?, stream: Bool)
-        async throws -> AttemptOutcome<UpstreamReply>
-    {
-        let response: UpstreamResponse
-        // A reply relayed whole is read whole by the upstream client (one hand-off) within the provider's timeout;
-        // a stream comes as it arrives, for as long as it keeps coming: the timeout bounds its silences instead.
-        do {
-            response = try await attempt(
-                endpoint, provider: provider, body: body, wholeBodyLimit: stream ? nil : configuration.maxUpstreamBodyBytes,
-                idleTimeout: stream)
-        } catch let error as UpstreamError {
-            return try Self.failure(error)
-        }
-        let success = (200..<300).contains(response.status)
-        if stream, success, response.header("content-type")?.lowercased().hasPrefix("text/event-stream") ?? false {
-            return .success(UpstreamReply(provider: provider, response: response, body: nil))
-        }
-        let whole: ByteBuffer
-        do { whole = try await response.collectBody(upTo: configuration.maxUpstreamBodyBytes) } catch let error
-            as UpstreamError
-        {
-            return try Self.failure(error)
-        }
-        var reply = UpstreamReply(provider: provider, response: response, body: whole)
-        guard success else {
-            let retryAfter = response.header("retry-after").flatMap { RetryAfter.parse($0, nowMicros: now()) }
-            return .failure(.status(response.status, retryAfter: retryAfter), response: reply)
-        }
-        guard endpoint != .models else { return .success(reply) }
-        // One scan both checks the reply is JSON (a garbled 2xx is retried or fallen back from) and finds its usage.
-        let bytes = Array(whole.readableBytesView)
-        guard let object = try? JSONObjectScan(bytes) else {
-            return .failure(AttemptFailure(.malformedResponse("the reply body is not a JSON object")), response: nil)
-        }
-        reply.usage = OpenAIUsage.parse(object, in: bytes)
-        return .success(reply)
-    }
-
-    /// An upstream client error as the retry policy sees it; cancellation (the client left) ends the call.
-    static func failure(_ error: UpstreamError) throws -> AttemptOutcome<UpstreamReply> {
-        switch error {
-        case .cancelled: throw CancellationError()
-        case .curl, .shutDown: throw error
-        default: return .failure(ProviderPing.attemptFailure(error), response: nil)
-        }
-    }
-
-    /// One upstream attempt at `provider`: the seam where retries, fallback, the circuit breaker and the pool wrap.
-    package func attempt(
-        _ endpoint: OpenAIEndpoint, provider: ProviderConfiguration, body: ByteBuffer?, wholeBodyLimit: Int? = nil,
-        idleTimeout: Bool = false
-    ) async throws -> UpstreamResponse {
-        var headers: [(name: String, value: String)] = [("Authorization", "Bearer \(provider.apiKey ?? "")")]
-        if body != nil { headers.append(("Content-Type", "application/json")) }
-        return try await upstream.send(
-            UpstreamRequest(
-                method: endpoint.method, url: provider.baseURL + endpoint.upstreamPath, headers: headers, body: body,
-                connectTimeout: provider.connectTimeout, totalTimeout: provider.timeout, wholeBodyLimit: wholeBodyLimit,
-                timeoutIsIdle: idleTimeout))
-    }
-
-    /// Non-streamed reply (already read whole): take its usage, record, then answer.
-    private func relayWhole(
-        _ reply: UpstreamReply, body: ByteBuffer, call: inout Call, upstreamStart: ContinuousClock.Instant
-    ) async throws -> Response {
-        let response = reply.response
-        call.event.upstreamLatencyMicros = Self.micros(ContinuousClock.now - upstreamStart)
-        if (200..<300).contains(response.status) {
-            call.event.status = .ok
-            call.event.usage = reply.usage
-        } else {
-            call.event.status = .upstreamError
-            call.event.errorType = "upstream_http_\(response.status)"
-        }
-        try await record(&call)
-        var headers = Self.relayedHeaders(response.headers)
-        addLedgerHeaders(&headers, call: call)
-        return Response(
-            status: HTTPResponse.Status(code: response.status), headers: headers, body: ResponseBody(byteBuffer: body))
-    }
-
-    /// Streamed reply: forward each SSE event as it completes, take the usage chunk (hidden when the client did not
-    /// ask for it), record, and only then send `data: [DONE]` and the end of the body.
-    private func stream(
-        _ response: UpstreamResponse, call: Call, upstreamStart: ContinuousClock.Instant, clientWantsUsage: Bool,
-        release: LeaseRelease
-    ) -> Response {
-        var headers = Self.relayedHeaders(response.headers)
-        addLedgerHeaders(&headers, call: call)
-        let initial = call
-        let body = ResponseBody { [self] writer in
-            defer { release() }
-            var call = initial
-            var splitter = SSEEventSplitter()
-            var held: [UInt8] = []
-            var sawDone = false
-            var clientGone = false
-            var upstreamFailure: UpstreamError? = nil
-            do {
-                for try await chunk in response.body {
-                    var out = ByteBuffer()
-                    for event in splitter.append(chunk.readableBytesView) {
-                        if sawDone {
-                            held += event
-                            continue
-                        }
-                        guard let data = SSEEventSplitter.data(of: event) else {
-                            out.writeBytes(event)
-                            continue
-                        }
-                        if data.elementsEqual("[DONE]".utf8) {
-                            sawDone = true
-                            held += event
-                            continue
-                        }
-                        if Self.mayHoldUsage(data), let object = try? JSONObjectScan(data),
-                            let usage = OpenAIUsage.parse(object, in: data)
-                        {
-                            call.event.usage = usage
-                            if !clientWantsUsage && object.isEmptyArray("choices", in: data) { continue }
-                        }
-                        if !clientWantsUsage, let stripped = Self.removingNullUsage(event) {
-                            out.writeBytes(stripped)
-                            continue
-                        }
-                        out.writeBytes(event)
-                    }
-                    guard out.readableBytes > 0 else { continue }
-                    if call.event.timeToFirstTokenMicros == nil {
-                        call.event.timeToFirstTokenMicros = Self.micros(ContinuousClock.now - call.start)
-                    }
-                    do { try await writer.write(out) } catch {
-                        clientGone = true
-                        response.cancel()
-                        break
-                    }
-                }
-            } catch let error as UpstreamError {
-                upstreamFailure = error
-            } catch {
-                upstreamFailure = .interrupted(url: "", detail: "\(error)")
-            }
-            call.event.upstreamLatencyMicros = Self.micros(ContinuousClock.now - upstreamStart)
-            release()
-            if clientGone || Task.isCancelled {
-                call.event.status = .cancelled
-            } else if let upstreamFailure {
-                call.event.status = Self.status(for: upstreamFailure)
-                call.event.errorType = upstreamFailure.isTimeout ? "upstream_timeout" : "upstream_interrupted"
-            } else if !sawDone && call.event.usage == nil {
-                call.event.status = .interrupted
-                call.event.errorType = "upstream_stream_incomplete"
-            } else {
-                call.event.status = .ok
-            }
-            try await record(&call)
-            if clientGone { return }
-            if let upstreamFailure { throw upstreamFailure }
-            held += splitter.remainder
-            if !held.isEmpty { try await writer.write(ByteBuffer(bytes: held)) }
-            try await writer.finish(nil)
-        }
-        return Response(status: HTTPResponse.Status(code: response.status), headers: headers, body: body)
-    }
-
-    /// Records a refused call and answers with the OpenAI-shaped error.
-    func reject(_ error: ProxyError, status: CallStatus, call: Call) async -> Response {
+    /// Records a refused call and answers with the error in the caller's shape.
+    func reject(_ error: ProxyError, status: CallStatus, call: Call, shape: ErrorShape = .openai) async -> Response {
         var call = call
         call.event.status = status
         call.event.httpStatus = Int(error.status.code)
         call.event.errorType = error.recordedType
         call.event.usage = nil
-        var response = error.response()
+        var response = error.response(shape: shape)
         do { try await record(&call) } catch {
-            return ProxyError.ledgerUnavailable((error as? LedgerFailure)?.reason ?? "\(error)").response()
+            return ProxyError.ledgerUnavailable((error as? LedgerFailure)?.reason ?? "\(error)").response(shape: shape)
         }
         addLedgerHeaders(&response.headers, call: call)
         return response
     }
 
     /// Stamps the finish time and latency, then awaits the ledger's commit; metrics count the call with the cost
-    /// the ledger recorded. Throws ``LedgerFailure`` when the row could not be committed.
-    private func record(_ call: inout Call) async throws {
+    /// the ledger recorded, and admission is settled with it. Throws ``LedgerFailure`` when the row could not be
+    /// committed (admission is then settled with no cost, so nothing it holds leaks).
+    func record(_ call: inout Call) async throws {
         call.event.finishedAtMicros = now()
         call.event.latencyMicros = Self.micros(ContinuousClock.now - call.start)
         let event = call.event
@@ -478,18 +361,39 @@ package struct ProxyController: Sendable {
         } catch {
             logger.error("ledger write failed", metadata: ["ledger.call.id": "\(event.id)", "error": "\(error)"])
             metrics.commitFailed()
+            await settle(call, paidPico: nil)
             throw LedgerFailure(reason: "\(error)")
         }
         metrics.finished(event, costPicoUSD: cost)
+        await settle(call, paidPico: cost)
     }
 
-    /// `GET /v1/models`: every model priced now, plus the configured extra models, in OpenAI's list shape.
-    private func listModels(call: inout Call) async throws -> Response {
+    private func settle(_ call: Call, paidPico: Int64?) async {
+        guard let admission = call.admission, let admitter = configuration.admission else { return }
+        await admitter.settle(admission, paidPico: paidPico)
+    }
+
+    /// `GET /v1/models`: every model priced now, plus the configured extra models, in OpenAI's list shape, or in
+    /// Anthropic's when the client sends `anthropic-version` (the Anthropic SDK's `models.list()`).
+    private func listModels(call: inout Call, anthropic: Bool) async throws -> Response {
         let ids = Set(prices.models(atMicros: call.event.startedAtMicros)).union(configuration.extraModels).sorted()
-        let entries = ids.map {
-            "{\"id\":\(JSONString.quote($0)),\"object\":\"model\",\"created\":0,\"owned_by\":\"holysheep-ledger\"}"
+        let text: String
+        if anthropic {
+            let entries = ids.map {
+                "{\"type\":\"model\",\"id\":\(JSONString.quote($0)),\"display_name\":\(JSONString.quote($0)),"
+                    + "\"created_at\":\"1970-01-01T00:00:00Z\"}"
+            }
+            let first = ids.first.map(JSONString.quote) ?? "null"
+            let last = ids.last.map(JSONString.quote) ?? "null"
+            text =
+                "{\"data\":[\(entries.joined(separator: ","))],\"has_more\":false,\"first_id\":\(first),"
+                + "\"last_id\":\(last)}\n"
+        } else {
+            let entries = ids.map {
+                "{\"id\":\(JSONString.quote($0)),\"object\":\"model\",\"created\":0,\"owned_by\":\"holysheep-ledger\"}"
+            }
+            text = "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}\n"
         }
-        let text = "{\"object\":\"list\",\"data\":[\(entries.joined(separator: ","))]}\n"
         call.event.status = .ok
         call.event.httpStatus = 200
         try await record(&call)
@@ -498,105 +402,21 @@ package struct ProxyController: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
-    private func addLedgerHeaders(_ headers: inout HTTPFields, call: Call) {
+    func addLedgerHeaders(_ headers: inout HTTPFields, call: Call) {
         headers[.ledgerCallID] = String(call.event.id)
         headers[.latencyMilliseconds] = String(Self.micros(ContinuousClock.now - call.start) / 1000)
         if let provider = call.event.provider { headers[.ledgerProvider] = provider }
+        if let model = call.upstreamModel { headers[.ledgerUpstreamModel] = model }
+        if let admission = call.admission {
+            for (name, value) in admission.headers.sorted(by: { $0.key < $1.key }) {
+                if let field = HTTPField.Name(name) { headers[field] = value }
+            }
+        }
     }
 
     private func isKnown(model: String, atMicros micros: Int64) -> Bool {
         configuration.extraModels.contains(model)
             || prices.price(model: model, kind: .holysheep, atMicros: micros) != nil
             || prices.price(model: model, kind: .official, atMicros: micros) != nil
-    }
-
-    // MARK: pure helpers
-
-    static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "proxy-connection", "te",
-        "trailer", "date", "server",
-    ]
-
-    /// The upstream's headers minus hop-by-hop ones (the server sets its own framing).
-    static func relayedHeaders(_ upstream: [(name: String, value: String)]) -> HTTPFields {
-        var fields = HTTPFields()
-        for (name, value) in upstream where !hopByHop.contains(name.lowercased()) {
-            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
-        }
-        return fields
-    }
-
-    /// The secret of an `Authorization: Bearer …` header.
-    static func bearer(_ header: String?) -> String? {
-        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
-        let secret = String(header.dropFirst(7)).trimmingSpaces
-        return secret.isEmpty ? nil : secret
-    }
-
-    /// "project = atlas, env=prod" → "project=atlas,env=prod"; empty parts dropped; nil when nothing is left.
-    static func normalisedTags(_ header: String?) -> String? {
-        guard let header else { return nil }
-        let parts = header.split(separator: ",").compactMap { part -> String? in
-            let pieces = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
-            guard let key = pieces.first, !key.isEmpty else { return nil }
-            return pieces.count == 2 ? "\(key)=\(pieces[1])" : key
-        }
-        return parts.isEmpty ? nil : String(parts.joined(separator: ",").prefix(1024))
-    }
-
-    /// True when an SSE payload has `"usage"` followed by an object (not `null`): a cheap test before scanning.
-    static func mayHoldUsage(_ data: [UInt8]) -> Bool {
-        let needle = Array("\"usage\"".utf8)
-        var from = 0
-        while let found = data.firstOffset(of: needle, from: from) {
-            var j = found + needle.count
-            while j < data.count, data[j] == 0x20 || data[j] == UInt8(ascii: ":") { j += 1 }
-            if j < data.count && data[j] == UInt8(ascii: "{") { return true }
-            from = found + 1
-        }
-        return false
-    }
-
-    /// The event without its top-level `"usage":null` member, or nil when it has none. Once the proxy has forced
-    /// `include_usage`, providers add that member to every chunk; a client that did not ask gets chunks as it would
-    /// have without it. Single-line `data:` events only, as providers send them.
-    static func removingNullUsage(_ event: [UInt8]) -> [UInt8]? {
-        guard event.starts(with: "data:".utf8), event.firstOffset(of: Array(#""usage":null"#.utf8)) != nil else {
-            return nil
-        }
-        var start = 5
-        if start < event.count && event[start] == 0x20 { start += 1 }
-        guard var end = event[start...].firstIndex(of: 0x0A) else { return nil }
-        if end > start && event[end - 1] == 0x0D { end -= 1 }
-        guard let object = try? JSONObjectScan(event, start: start, end: end),
-            let index = object.members.lastIndex(where: { $0.key == "usage" }),
-            event[object.members[index].valueRange].elementsEqual("null".utf8)
-        else { return nil }
-        let members = object.members
-        let cut: Range<Int>
-        if index > 0 {
-            cut = members[index - 1].range.upperBound..<members[index].range.upperBound
-        } else if index + 1 < members.count {
-            cut = members[index].range.lowerBound..<members[index + 1].range.lowerBound
-        } else {
-            cut = members[index].range
-        }
-        var result = event
-        result.removeSubrange(cut)
-        return result
-    }
-
-    static func status(for error: UpstreamError) -> CallStatus {
-        switch error {
-        case .connectTimeout, .timeout, .idleTimeout: .timeout
-        case .cancelled: .cancelled
-        case .interrupted: .interrupted
-        default: .upstreamError
-        }
-    }
-
-    static func micros(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000 + attoseconds / 1_000_000_000_000
     }
 }

@@ -1,6 +1,7 @@
 package import LedgerCore
 
-/// A client's JSON request body, scanned once: what the proxy reads from it and the minimal edits it makes.
+/// A client's JSON request body (any dialect), scanned once: what the proxy reads from it and the minimal edits it
+/// makes.
 package struct OpenAIRequestBody: Sendable {
     package let bytes: [UInt8]
     package let object: JSONObjectScan
@@ -35,14 +36,15 @@ package struct OpenAIRequestBody: Sendable {
         return bytes[member.valueRange.lowerBound] != UInt8(ascii: "n")
     }
 
-    /// The body to send upstream: unchanged except `model` (when routed elsewhere) and, for streams,
-    /// `stream_options.include_usage` forced to true. Everything else is byte-for-byte what the client sent.
-    package func upstreamBytes(model routed: String?) -> [UInt8] {
+    /// The body to send upstream: unchanged except `model` (when routed elsewhere or named otherwise at the
+    /// provider) and, for OpenAI chat streams (`forcingStreamUsage`), `stream_options.include_usage` forced to true.
+    /// Everything else is byte-for-byte what the client sent.
+    package func upstreamBytes(model routed: String?, forcingStreamUsage: Bool = true) -> [UInt8] {
         var edits: [(range: Range<Int>, replacement: [UInt8])] = []
         if let routed, routed != model, let member = object.member("model") {
             edits.append((member.valueRange, JSONString.quotedBytes(routed)))
         }
-        if stream && !clientRequestedUsage {
+        if forcingStreamUsage && stream && !clientRequestedUsage {
             if let member = object.member("stream_options") {
                 if let options = object.object("stream_options", in: bytes) {
                     if let include = options.member("include_usage") {

@@ -1,7 +1,8 @@
 import Hummingbird
 package import LedgerRouting
 
-/// `holysheep-ledger ping`: one tiny chat completion straight to a provider, outside the pool and the ledger.
+/// `holysheep-ledger ping`: one tiny request straight to a provider in its own dialect (chat completion, Anthropic
+/// Message or Response) with its own auth, outside the pool and the ledger.
 package enum ProviderPing {
     /// Sends `target` to `provider` and describes what came back (reply and latency, or a diagnosis).
     package static func send(
@@ -11,7 +12,7 @@ package enum ProviderPing {
             return PingResult(
                 provider: target.provider, model: target.model, latencyMicros: 0, reply: nil,
                 error: .invalidSetting(
-                    key: provider.apiKeyEnvironment, value: "",
+                    key: provider.keyVariables, value: "",
                     reason: "no API key for provider '\(provider.name)': set this environment variable"))
         }
         let start = ContinuousClock.now
@@ -19,14 +20,14 @@ package enum ProviderPing {
         do {
             let response = try await upstream.send(
                 UpstreamRequest(
-                    method: "POST", url: provider.baseURL + "/chat/completions",
-                    headers: [("Authorization", "Bearer \(key)"), ("Content-Type", "application/json")],
+                    method: "POST", url: provider.baseURL + target.path,
+                    headers: headers(provider, key: key, dialect: target.dialect),
                     body: ByteBuffer(string: target.body), connectTimeout: provider.connectTimeout,
                     totalTimeout: provider.timeout))
             let body = try await response.collectBody(upTo: 1 << 20)
             return PingResult(
                 provider: target.provider, model: target.model, latencyMicros: elapsed(), status: response.status,
-                body: String(buffer: body))
+                body: String(buffer: body), dialect: target.dialect)
         } catch let error as UpstreamError {
             return PingResult(
                 provider: target.provider, model: target.model, latencyMicros: elapsed(),
@@ -36,6 +37,18 @@ package enum ProviderPing {
                 provider: target.provider, model: target.model, latencyMicros: elapsed(),
                 failure: AttemptFailure(.connect("\(error)")))
         }
+    }
+
+    /// The provider's auth, the JSON content type and, for Messages, the API version.
+    static func headers(_ provider: ProviderConfiguration, key: String, dialect: WireDialect) -> [(
+        name: String, value: String
+    )] {
+        var configured = provider
+        configured.apiKey = key
+        var headers = ProxyController.authHeaders(configured, dialect: dialect)
+        headers.append(("Content-Type", "application/json"))
+        if dialect == .anthropic { headers.append(("anthropic-version", MessagesAdapter.defaultVersion)) }
+        return headers
     }
 
     /// An upstream client error as routing sees it.

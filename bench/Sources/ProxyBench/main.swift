@@ -4,6 +4,11 @@
 //
 //   swift run -c release ProxyBench [--requests N] [--soak N] [--ledger on|off|bare]
 //                                   [--only streamed|non-stream] [--concurrency N]
+//                                   [--dialect chat|messages|responses|all]
+//
+// Dialects: OpenAI chat completions (the default rows), Anthropic Messages (`POST /v1/messages`, usage from
+// message_start/message_delta with cache reads and writes) and the Responses API (`POST /v1/responses`, usage from
+// response.completed); `--dialect all` (the default) runs each in turn. `--ledger bare` is chat only.
 //
 // `--ledger off` discards calls and uses a static key; `--ledger bare` replaces the proxy with a bare Hummingbird +
 // libcurl relay, the floor that the proxy's own work sits on.
@@ -159,16 +164,37 @@ struct Result {
     var failures: Int
 }
 
-let chatBody = #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}"#
-let streamBody = #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"stream":true}"#
+/// One wire dialect's request: its path and its bodies (not streamed, streamed).
+struct Scenario {
+    var name: String
+    var path: String
+    var body: String
+    var streamBody: String
+}
+
+let scenarios = [
+    Scenario(
+        name: "chat", path: "/v1/chat/completions",
+        body: #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}]}"#,
+        streamBody: #"{"model":"gpt-4.1","messages":[{"role":"user","content":"hi"}],"stream":true}"#),
+    Scenario(
+        name: "messages", path: "/v1/messages",
+        body: #"{"model":"claude-sonnet-4.5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}"#,
+        streamBody:
+            #"{"model":"claude-sonnet-4.5","max_tokens":64,"messages":[{"role":"user","content":"hi"}],"stream":true}"#),
+    Scenario(
+        name: "responses", path: "/v1/responses", body: #"{"model":"gpt-4.1","input":"hi"}"#,
+        streamBody: #"{"model":"gpt-4.1","input":"hi","stream":true}"#),
+]
 
 /// Sends `total` requests over `concurrency` workers; latency is request start to the body's last byte.
 func measure(
-    _ client: CurlUpstreamClient, port: Int, secret: String, stream: Bool, concurrency: Int, total: Int
+    _ client: CurlUpstreamClient, port: Int, secret: String, scenario: Scenario = scenarios[0], stream: Bool,
+    concurrency: Int, total: Int
 ) async throws -> Result {
-    let body = ByteBuffer(string: stream ? streamBody : chatBody)
+    let body = ByteBuffer(string: stream ? scenario.streamBody : scenario.body)
     let request = UpstreamRequest(
-        method: "POST", url: "http://127.0.0.1:\(port)/v1/chat/completions",
+        method: "POST", url: "http://127.0.0.1:\(port)\(scenario.path)",
         headers: [("Authorization", "Bearer \(secret)"), ("Content-Type", "application/json")], body: body,
         connectTimeout: .seconds(5), totalTimeout: .seconds(30))
     let perWorker = total / concurrency
@@ -230,6 +256,12 @@ func runBenchmark() async throws {
     let only = option("--only")
     let streamModes = only == "streamed" ? [true] : only == "non-stream" ? [false] : [false, true]
     let concurrencies = CommandLine.arguments.contains("--concurrency") ? [option("--concurrency", default: 64)] : [1, 64]
+    let dialect = option("--dialect") ?? "all"
+    let chosen = mode == "bare" ? [scenarios[0]] : scenarios.filter { dialect == "all" || $0.name == dialect }
+    guard !chosen.isEmpty else {
+        print("--dialect takes chat, messages, responses or all")
+        return
+    }
     let stub = StubUpstream(keepsRequests: false)
     try await stub.run { stubPort in
         let proxyPort = freePort()
@@ -270,35 +302,42 @@ func runBenchmark() async throws {
         )
         print("")
         print(
-            "mode        conc  target   req/s      p50 ms   p99 ms   fail  | added p50  added p99  proxy RSS MiB"
-                + "  proxy CPU us/req")
-        for stream in streamModes {
-            for concurrency in concurrencies {
-                let total = concurrency == 1 ? requests / 10 : requests
-                _ = try await measure(
-                    client, port: stubPort, secret: secret, stream: stream, concurrency: concurrency, total: min(total, 2000))
-                _ = try await measure(
-                    client, port: proxyPort, secret: secret, stream: stream, concurrency: concurrency, total: min(total, 2000))
-                let direct = try await measure(
-                    client, port: stubPort, secret: secret, stream: stream, concurrency: concurrency, total: total)
-                let cpuBefore = cpuMicros(child.processIdentifier)
-                let proxied = try await measure(
-                    client, port: proxyPort, secret: secret, stream: stream, concurrency: concurrency, total: total)
-                let cpuPerRequest = Double(cpuMicros(child.processIdentifier) - cpuBefore) / Double(total)
-                let mode = stream ? "streamed  " : "non-stream"
-                func row(_ target: String, _ r: Result, _ tail: String) -> String {
-                    String(
-                        format: "%@  %4d  %@  %8.0f  %7.3f  %7.3f  %5d  %@", mode, concurrency, target,
-                        r.requestsPerSecond,
-                        r.p50, r.p99, r.failures, tail)
-                }
-                print(row("direct ", direct, "|"))
-                print(
-                    row(
-                        "proxied", proxied,
+            "dialect    mode        conc  target   req/s      p50 ms   p99 ms   fail  | added p50  added p99"
+                + "  proxy RSS MiB  proxy CPU us/req")
+        for scenario in chosen {
+            for stream in streamModes {
+                for concurrency in concurrencies {
+                    let total = concurrency == 1 ? requests / 10 : requests
+                    _ = try await measure(
+                        client, port: stubPort, secret: secret, scenario: scenario, stream: stream,
+                        concurrency: concurrency, total: min(total, 2000))
+                    _ = try await measure(
+                        client, port: proxyPort, secret: secret, scenario: scenario, stream: stream,
+                        concurrency: concurrency, total: min(total, 2000))
+                    let direct = try await measure(
+                        client, port: stubPort, secret: secret, scenario: scenario, stream: stream,
+                        concurrency: concurrency, total: total)
+                    let cpuBefore = cpuMicros(child.processIdentifier)
+                    let proxied = try await measure(
+                        client, port: proxyPort, secret: secret, scenario: scenario, stream: stream,
+                        concurrency: concurrency, total: total)
+                    let cpuPerRequest = Double(cpuMicros(child.processIdentifier) - cpuBefore) / Double(total)
+                    let mode = stream ? "streamed  " : "non-stream"
+                    let name = scenario.name.padding(toLength: 9, withPad: " ", startingAt: 0)
+                    func row(_ target: String, _ r: Result, _ tail: String) -> String {
                         String(
-                            format: "| %+8.3f  %+9.3f  %8.1f  %11.0f", proxied.p50 - direct.p50,
-                            proxied.p99 - direct.p99, rssMiB(child.processIdentifier), cpuPerRequest)))
+                            format: "%@  %@  %4d  %@  %8.0f  %7.3f  %7.3f  %5d  %@", name, mode, concurrency, target,
+                            r.requestsPerSecond,
+                            r.p50, r.p99, r.failures, tail)
+                    }
+                    print(row("direct ", direct, "|"))
+                    print(
+                        row(
+                            "proxied", proxied,
+                            String(
+                                format: "| %+8.3f  %+9.3f  %8.1f  %11.0f", proxied.p50 - direct.p50,
+                                proxied.p99 - direct.p99, rssMiB(child.processIdentifier), cpuPerRequest)))
+                }
             }
         }
         if soak > 0 {

@@ -3,8 +3,9 @@ package import Hummingbird
 import LedgerCore
 import LedgerRouting
 
-/// A request the proxy answers itself, in OpenAI's error shape `{"error":{"message","type","param","code"}}`.
-package struct ProxyError: HTTPResponseError, CustomStringConvertible {
+/// A request the proxy answers itself: one error type, rendered once per dialect (``response(shape:)``): OpenAI's
+/// `{"error":{"message","type","param","code"}}` or Anthropic's `{"type":"error","error":{"type","message"}}`.
+package struct ProxyError: Error, HTTPResponseError, CustomStringConvertible {
     package var status: HTTPResponse.Status
     package var message: String
     package var type: String
@@ -34,15 +35,37 @@ package struct ProxyError: HTTPResponseError, CustomStringConvertible {
         response()
     }
 
-    /// The JSON response.
-    package func response() -> Response {
+    /// Anthropic's error `type` for this status (its API's own list).
+    package var anthropicType: String {
+        switch status.code {
+        case 400, 415, 422: "invalid_request_error"
+        case 401: "authentication_error"
+        case 403: "permission_error"
+        case 404, 405: "not_found_error"
+        case 408, 504: "timeout_error"
+        case 413: "request_too_large"
+        case 429: "rate_limit_error"
+        case 529: "overloaded_error"
+        default: status.code >= 500 ? "api_error" : "invalid_request_error"
+        }
+    }
+
+    /// The JSON response in `shape`.
+    package func response(shape: ErrorShape = .openai) -> Response {
         func literal(_ text: String?) -> String {
             guard let text else { return "null" }
             return JSONString.quote(text)
         }
-        let body =
-            "{\"error\":{\"message\":\(literal(message)),\"type\":\(literal(type)),"
-            + "\"param\":\(literal(param)),\"code\":\(literal(code))}}\n"
+        let body: String
+        switch shape {
+        case .openai:
+            body =
+                "{\"error\":{\"message\":\(literal(message)),\"type\":\(literal(type)),"
+                + "\"param\":\(literal(param)),\"code\":\(literal(code))}}\n"
+        case .anthropic:
+            body =
+                "{\"type\":\"error\",\"error\":{\"type\":\(literal(anthropicType)),\"message\":\(literal(message))}}\n"
+        }
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
@@ -78,6 +101,19 @@ extension ProxyError {
             type: "invalid_request_error", param: parameter, code: "missing_required_parameter")
     }
 
+    static func invalidType(_ parameter: String, expected: Set<JSONKind>) -> ProxyError {
+        let kinds = expected.sorted().map(\.rawValue).joined(separator: " or ")
+        return ProxyError(
+            status: .badRequest, message: "Invalid type for '\(parameter)': expected \(kinds).",
+            type: "invalid_request_error", param: parameter, code: "invalid_type")
+    }
+
+    /// A spend budget refused the call before it went upstream.
+    static func budgetExceeded(_ refusal: AdmissionRefusal) -> ProxyError {
+        ProxyError(
+            status: .tooManyRequests, message: refusal.message, type: "insufficient_quota", code: "budget_exceeded")
+    }
+
     static func tooLarge(limit: Int) -> ProxyError {
         ProxyError(
             status: .contentTooLarge, message: "The request body exceeds the limit of \(limit) bytes.",
@@ -95,7 +131,9 @@ extension ProxyError {
     static func invalidKey() -> ProxyError {
         ProxyError(
             status: .unauthorized,
-            message: "Invalid or revoked API key. Send a ledger client key as 'Authorization: Bearer hsl-…'.",
+            message:
+                "Invalid or revoked API key. Send a ledger client key as 'Authorization: Bearer hsl-…' "
+                + "(or 'x-api-key: hsl-…').",
             type: "invalid_request_error", code: "invalid_api_key")
     }
 
@@ -114,7 +152,7 @@ extension ProxyError {
         ProxyError(
             status: .serviceUnavailable,
             message:
-                "The proxy has no API key for provider '\(provider.name)' (\(provider.baseURL)): set the environment variable \(provider.apiKeyEnvironment) and restart.",
+                "The proxy has no API key for provider '\(provider.name)' (\(provider.baseURL)): set the environment variable \(provider.keyVariables) and restart.",
             type: "server_error", code: "upstream_key_missing")
     }
 
