@@ -7,8 +7,10 @@ import Synchronization
 /// from any process applies within ``refreshInterval`` (well under a second).
 ///
 /// A caller that finds the book older than ``refreshInterval`` reads `PRAGMA data_version` on this object's own
-/// read-only connection (it changes when another connection commits; one cheap statement) and reloads the book
-/// only when it moved, or when a price was changed through this `LedgerDatabase`. One caller refreshes at a time;
+/// read-only connection (it changes when another connection commits; one cheap statement). The ledger writer
+/// commits calls all the time, so a moved version only means something was written: the price table's count and
+/// highest id (prices are only ever added at run time, so they change exactly when a price does) decide whether
+/// the book is reloaded. A price changed through this `LedgerDatabase` reloads it too. One caller refreshes at a time;
 /// the others keep reading the book they have. The book is a value behind a lock, swapped whole.
 ///
 /// Costs are not computed from this book: the ledger writer prices each row inside its own transaction, and the
@@ -16,7 +18,7 @@ import Synchronization
 package final class LivePriceBook: PriceLookup {
     private struct State {
         var book: PriceBook
-        var dataVersion: Int
+        var stamp: Stamp
         var localChanges: Int
         var checkedAt: ContinuousClock.Instant
     }
@@ -29,6 +31,10 @@ package final class LivePriceBook: PriceLookup {
     private let reader: DatabaseQueue?
     private let state: Mutex<State>
     private let refreshing = Atomic<Bool>(false)
+    private let loads = Atomic<Int>(1)
+
+    /// How many times the whole book has been read (1 at start): a reload only when prices changed.
+    package var bookLoads: Int { loads.load(ordering: .relaxed) }
 
     /// - Throws: `LedgerStoreError.database` when the ledger cannot be opened read-only or its prices read.
     package init(database: LedgerDatabase) throws {
@@ -44,8 +50,8 @@ package final class LivePriceBook: PriceLookup {
                 reader = try DatabaseQueue(path: path, configuration: configuration)
             }
             let local = database.priceChanges.current
-            let (version, book) = try Self.read(reader: reader, database: database, knownVersion: nil)
-            state = Mutex(State(book: book ?? PriceBook(rows: []), dataVersion: version, localChanges: local, checkedAt: .now))
+            let (stamp, book) = try Self.read(reader: reader, database: database, known: nil)
+            state = Mutex(State(book: book ?? PriceBook(rows: []), stamp: stamp, localChanges: local, checkedAt: .now))
         } catch let error as DatabaseError {
             throw LedgerStoreError.database("cannot read the price book: \(error.message ?? "\(error.resultCode)")")
         }
@@ -68,7 +74,7 @@ package final class LivePriceBook: PriceLookup {
     private func refreshIfStale() {
         let now = ContinuousClock.now
         let (stale, known, local) = state.withLock { s in
-            (now - s.checkedAt >= Self.refreshInterval, s.dataVersion, s.localChanges)
+            (now - s.checkedAt >= Self.refreshInterval, s.stamp, s.localChanges)
         }
         let changedHere = database.priceChanges.current != local
         guard stale || changedHere else { return }
@@ -76,13 +82,15 @@ package final class LivePriceBook: PriceLookup {
         defer { refreshing.store(false, ordering: .releasing) }
         let localNow = database.priceChanges.current
         do {
-            let (version, book) = try Self.read(
-                reader: reader, database: database, knownVersion: changedHere ? nil : known)
+            let (stamp, book) = try Self.read(reader: reader, database: database, known: changedHere ? nil : known)
             state.withLock { s in
                 s.checkedAt = now
-                s.dataVersion = version
+                s.stamp = stamp
                 s.localChanges = localNow
-                if let book { s.book = book }
+                if let book {
+                    s.book = book
+                    loads.add(1, ordering: .relaxed)
+                }
             }
         } catch {
             // Keep the book we have; the next caller after the interval tries again.
@@ -90,17 +98,28 @@ package final class LivePriceBook: PriceLookup {
         }
     }
 
-    /// The connection's data version and, unless it equals `knownVersion`, the whole book.
-    private static func read(reader: DatabaseQueue?, database: LedgerDatabase, knownVersion: Int?) throws
-        -> (Int, PriceBook?)
+    /// What tells whether the prices moved: the connection's data version (any commit), then the price table's
+    /// row count and highest id.
+    private struct Stamp: Equatable {
+        var dataVersion: Int
+        var rows: Int64
+        var lastID: Int64
+    }
+
+    /// The ledger's stamp now and, unless its prices match `known`'s, the whole book.
+    private static func read(reader: DatabaseQueue?, database: LedgerDatabase, known: Stamp?) throws
+        -> (Stamp, PriceBook?)
     {
         guard let reader else {
-            return (0, try database.writer.read { try PriceBook.load($0) })
+            return (Stamp(dataVersion: 0, rows: 0, lastID: 0), try database.writer.read { try PriceBook.load($0) })
         }
         return try reader.inDatabase { db in
             let version = try Int.fetchOne(db, sql: "PRAGMA data_version") ?? 0
-            if let knownVersion, knownVersion == version { return (version, nil) }
-            return (version, try PriceBook.load(db))
+            if let known, known.dataVersion == version { return (known, nil) }
+            let row = try Row.fetchOne(db, sql: "SELECT count(*), coalesce(max(id), 0) FROM price")
+            let stamp = Stamp(dataVersion: version, rows: row?[0] ?? 0, lastID: row?[1] ?? 0)
+            if let known, known.rows == stamp.rows, known.lastID == stamp.lastID { return (stamp, nil) }
+            return (stamp, try PriceBook.load(db))
         }
     }
 }
