@@ -1,6 +1,7 @@
 import Foundation
 import LedgerCore
 import LedgerPostgres
+import LedgerStore
 import Logging
 import NIOCore
 import PostgresNIO
