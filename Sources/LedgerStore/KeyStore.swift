@@ -103,11 +103,13 @@ package struct KeyStore: ClientKeyVerifier {
         try database.writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT id, name, team, lookup_prefix, created_at_us, revoked_at_us FROM api_key ORDER BY id"
+                sql: """
+                    SELECT id, name, team, lookup_prefix, created_at_us, revoked_at_us, is_admin FROM api_key ORDER BY id
+                    """
             ).map {
                 Key(
                     id: $0[0], name: $0[1], team: $0[2], lookupPrefix: $0[3], createdAtMicros: $0[4],
-                    revokedAtMicros: $0[5])
+                    revokedAtMicros: $0[5], isAdmin: $0[6])
             }
         }
     }

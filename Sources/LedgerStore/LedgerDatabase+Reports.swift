@@ -37,7 +37,7 @@ struct SQLiteReportReader: ReportReader {
         var values: [String: (any DatabaseValueConvertible)?] = [:]
         for (name, value) in arguments {
             switch value {
-            case .null: values[name] = nil as Int64?
+            case .null: values[name] = DatabaseValue.null
             case .integer(let n): values[name] = n
             case .text(let s): values[name] = s
             }

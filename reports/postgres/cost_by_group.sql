@@ -32,7 +32,7 @@ SELECT
             ELSE split_part(substr(',' || r.tags || ',', strpos(',' || r.tags || ',', ',' || :tag || '=')
                                    + length(CAST(:tag AS text)) + 2), ',', 1)
             END
-    END AS group_key,
+    END COLLATE "C" AS group_key,
     r.price_status,
     r.provider_kind,
     sum(r.calls)::bigint AS calls,
@@ -67,4 +67,4 @@ LEFT JOIN price AS po ON po.id = r.official_price_id
 LEFT JOIN price AS ph ON ph.id = r.holysheep_price_id
 WHERE r.day >= :from_day AND r.day < :to_day
 GROUP BY group_key, r.price_status, r.provider_kind, r.official_price_id, r.holysheep_price_id, po.id, ph.id
-ORDER BY group_key COLLATE "C";
+ORDER BY group_key;
