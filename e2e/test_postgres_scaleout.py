@@ -316,7 +316,10 @@ def test_postgresql_restarted_while_serving_answers_200_or_503_loses_nothing_and
             thread.start()
         try:
             wait_for(lambda: len(answered) >= 100, seconds=60, what="100 answered calls")
+            (started_before,), = psql(pg_db, "SELECT pg_postmaster_start_time()")
             _restart_cluster()
+            (started_after,), = psql(pg_db, "SELECT pg_postmaster_start_time()")
+            assert started_after != started_before, "the server was restarted"
             after = len(answered)
             wait_for(lambda: len(answered) >= after + 100, seconds=60, what="calls answered after the restart")
         finally:
@@ -325,6 +328,7 @@ def test_postgresql_restarted_while_serving_answers_200_or_503_loses_nothing_and
                 thread.join(timeout=60)
             stop(proc)
         upstream_calls = len(stub.requests)
+    print(f"restart: {statuses.count(200)} answered, {statuses.count(503)} refused with 503")
     assert set(s for s in statuses if s != 200) <= {503}, statuses
     ids = {int(row[0]) for row in psql(pg_db, "SELECT id FROM call")}
     assert not set(answered) - ids
