@@ -354,3 +354,44 @@ def test_an_unreachable_server_or_a_wrong_password_is_one_line_naming_host_and_p
     env = dict(os.environ, PGPASSWORD=urllib.parse.unquote(u.password))
     out = cli(f"postgres://{u.username}@{u.hostname}:{u.port}{u.path}", "keys", "list", env=env)
     assert out.stdout.startswith("id\tname")
+
+
+def _cluster(command):
+    subprocess.run(["bash", os.path.join(ROOT, "scripts", "pg-cluster.sh"), command,
+                    os.environ["HOLYSHEEP_LEDGER_TEST_POSTGRES_DIR"]], check=True, capture_output=True)
+
+
+def test_while_postgresql_is_down_calls_get_503_before_any_upstream_request_then_it_reconnects(tmp_path, pg_db):
+    key = create_key(pg_db, "outage")
+    with StubUpstream() as stub:
+        proc, base = start_serve(tmp_path, pg_db, stub, "outage")
+        try:
+            status, first_id, _ = post(base, key, CHAT)
+            assert status == 200
+            _cluster("down")
+            try:
+                # The first call after the server went away: its key cannot be checked within the lookup bound (5 s),
+                # so it is refused (401; limit: the proxy does not tell "unverifiable" from "unknown"), or, had
+                # it been checked already, its commit is retried for the retry window and fails: 503. Never a 200.
+                status, _, body = post(base, key, CHAT, timeout=60)
+                assert status in (401, 503), body
+                upstream_before = len(stub.requests)
+                # From now on the ledger is known to fail: refused before any upstream request.
+                for _ in range(5):
+                    status, _, body = post(base, key, CHAT, timeout=10)
+                    assert status == 503 and b"ledger" in body.lower(), body
+                assert len(stub.requests) == upstream_before
+                with urllib.request.urlopen(base + "/healthz", timeout=10) as response:
+                    health = response.status
+            except urllib.error.HTTPError as error:
+                health = error.code
+            finally:
+                _cluster("up")
+            assert health == 503
+            answered = []
+            wait_for(lambda: (lambda r: r[0] == 200 and not answered.append(int(r[1])))(post(base, key, CHAT)),
+                     seconds=30, what="a call answered once the server is back")
+        finally:
+            stop(proc)
+    ids = {int(row[0]) for row in psql(pg_db, "SELECT id FROM call")}
+    assert int(first_id) in ids and set(answered) <= ids

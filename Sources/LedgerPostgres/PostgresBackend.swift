@@ -181,7 +181,7 @@ package struct PostgresBackend: LedgerBackend {
                     + "\(UTCDate.isoTimestamp(micros: row.entry.effectiveFromMicros)) already exists")
         }
         // addPrices re-checks inside its transaction, so a concurrent change still cannot half-import the file.
-        try await addPrices(rows.map(\.entry), nowMicros: nowMicros)
+        _ = try await addPrices(rows.map(\.entry), nowMicros: nowMicros)
         return rows.map(\.entry)
     }
 

@@ -177,32 +177,47 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
 
     /// Re-reads `price` now (also done every `priceRefreshInterval` while running).
     package func refreshPrices() async throws {
-        let fresh = try await client.withConnection { try await PostgresPriceBook.load($0, logger: logger) }
-        book.withLock { $0 = fresh }
+        let fresh = Mutex<PriceBook?>(nil)
+        try await withDeadline(ContinuousClock.now + Self.lookupWindow) { [client, logger] in
+            let loaded = try await client.withConnection { try await PostgresPriceBook.load($0, logger: logger) }
+            fresh.withLock { $0 = loaded }
+        }
+        if let loaded = fresh.withLock({ $0 }) { book.withLock { $0 = loaded } }
     }
 
     // MARK: ClientKeyVerifier
 
     package func verify(secret: String) async -> ClientIdentity? {
         guard let prefix = Self.lookupPrefix(of: secret) else { return nil }
+        let found = Mutex<ClientIdentity?>(nil)
         do {
-            let rows = try await client.query(
-                """
-                SELECT id, name, team, salt, secret_sha256 FROM api_key
-                WHERE lookup_prefix = \(prefix) AND revoked_at_us IS NULL
-                """, logger: logger)
-            for try await (id, name, team, salt, digest) in rows.decode(
-                (Int64, String, String?, ByteBuffer, ByteBuffer).self)
-            {
-                let hash = SHA256.hash(Array(salt.readableBytesView) + Array(secret.utf8))
-                guard SHA256.constantTimeEqual(hash, Array(digest.readableBytesView)) else { return nil }
-                return ClientIdentity(keyID: id, name: name, team: team)
+            // Bounded: the pool waits for a connection without limit while the server is down. A server that comes
+            // back within the bound (a restart) only delays the call.
+            try await withDeadline(ContinuousClock.now + Self.lookupWindow) { [client, logger] in
+                let rows = try await client.query(
+                    """
+                    SELECT id, name, team, salt, secret_sha256 FROM api_key
+                    WHERE lookup_prefix = \(prefix) AND revoked_at_us IS NULL
+                    """, logger: logger)
+                for try await (id, name, team, salt, digest) in rows.decode(
+                    (Int64, String, String?, ByteBuffer, ByteBuffer).self)
+                {
+                    let hash = SHA256.hash(Array(salt.readableBytesView) + Array(secret.utf8))
+                    guard SHA256.constantTimeEqual(hash, Array(digest.readableBytesView)) else { return }
+                    found.withLock { $0 = ClientIdentity(keyID: id, name: name, team: team) }
+                    return
+                }
             }
         } catch {
+            // The ledger cannot be read, so it cannot commit either: later calls are refused (503) up front.
+            noteFailure(error)
             logger.error("key lookup failed", metadata: ["cause": "\(PostgresSettings.cause(of: error))"])
         }
-        return nil
+        return found.withLock { $0 }
     }
+
+    /// How long a key lookup waits for the server.
+    static let lookupWindow = Duration.seconds(5)
 
     /// The lookup prefix of a well-formed secret (`hsl-` + 8 characters, at most 256 bytes), as in the SQLite store.
     static func lookupPrefix(of secret: String) -> String? {
@@ -302,9 +317,13 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         }
         guard needsBlock else { return }
         do {
-            let blocks = try await client.withConnection { try await Self.claimBlocks(1, $0, logger: logger) }
+            let claimed = Mutex<Int64?>(nil)
+            try await withDeadline(ContinuousClock.now + Self.lookupWindow) { [client, logger] in
+                let blocks = try await client.withConnection { try await Self.claimBlocks(1, $0, logger: logger) }
+                claimed.withLock { $0 = blocks.first }
+            }
             ids.withLock {
-                $0.spare = blocks.first
+                $0.spare = claimed.withLock { $0 }
                 $0.refilling = false
             }
         } catch {

@@ -184,7 +184,7 @@ import Testing
         }
         // Equal but for the random secrets' public prefixes.
         let unprefixed = { (keys: [KeyStore.Key]) in keys.map { key in var key = key; key.lookupPrefix = ""; return key } }
-        #expect(unprefixed(try await sqlite.listKeys()) == unprefixed(try await postgres.listKeys()))
+        #expect(unprefixed(try sqlite.listKeys()) == unprefixed(try await postgres.listKeys()))
         #expect(try await sqlite.priceRows(atMicros: 200, history: true) == postgres.priceRows(atMicros: 200, history: true))
         #expect(try await sqlite.priceRows(atMicros: 200, history: false).count > 16)
     }
