@@ -189,29 +189,46 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
 
     package func verify(secret: String) async -> ClientIdentity? {
         guard let prefix = Self.lookupPrefix(of: secret) else { return nil }
-        let found = Mutex<ClientIdentity?>(nil)
-        do {
-            // Bounded: the pool waits for a connection without limit while the server is down. A server that comes
-            // back within the bound (a restart) only delays the call.
-            try await withDeadline(ContinuousClock.now + Self.lookupWindow) { [client, logger] in
-                let rows = try await client.query(
-                    """
-                    SELECT id, name, team, salt, secret_sha256 FROM api_key
-                    WHERE lookup_prefix = \(prefix) AND revoked_at_us IS NULL
-                    """, logger: logger)
-                for try await (id, name, team, salt, digest) in rows.decode(
-                    (Int64, String, String?, ByteBuffer, ByteBuffer).self)
-                {
-                    let hash = SHA256.hash(Array(salt.readableBytesView) + Array(secret.utf8))
-                    guard SHA256.constantTimeEqual(hash, Array(digest.readableBytesView)) else { return }
-                    found.withLock { $0 = ClientIdentity(keyID: id, name: name, team: team) }
-                    return
+        // Bounded: the pool waits for a connection without limit while the server is down. A server that comes back
+        // within the bound (a restart: its connections are cut, new ones refused a moment) only delays the call;
+        // the lookup is retried until then.
+        let deadline = ContinuousClock.now + Self.lookupWindow
+        var delay = Duration.milliseconds(20)
+        while true {
+            do {
+                return try await lookUp(secret: secret, prefix: prefix, deadline: deadline)
+            } catch {
+                if ContinuousClock.now + delay < deadline, (try? await Task.sleep(for: delay)) != nil {
+                    delay = min(delay * 2, .milliseconds(500))
+                    continue
                 }
+                // The ledger cannot be read, so it cannot commit either: later calls are refused (503) up front.
+                noteFailure(error)
+                logger.error("key lookup failed", metadata: ["cause": "\(PostgresSettings.cause(of: error))"])
+                return nil
             }
-        } catch {
-            // The ledger cannot be read, so it cannot commit either: later calls are refused (503) up front.
-            noteFailure(error)
-            logger.error("key lookup failed", metadata: ["cause": "\(PostgresSettings.cause(of: error))"])
+        }
+    }
+
+    /// One lookup of the unrevoked key with `prefix`, compared in constant time.
+    private func lookUp(secret: String, prefix: String, deadline: ContinuousClock.Instant) async throws
+        -> ClientIdentity?
+    {
+        let found = Mutex<ClientIdentity?>(nil)
+        try await withDeadline(deadline) { [client, logger] in
+            let rows = try await client.query(
+                """
+                SELECT id, name, team, salt, secret_sha256 FROM api_key
+                WHERE lookup_prefix = \(prefix) AND revoked_at_us IS NULL
+                """, logger: logger)
+            for try await (id, name, team, salt, digest) in rows.decode(
+                (Int64, String, String?, ByteBuffer, ByteBuffer).self)
+            {
+                let hash = SHA256.hash(Array(salt.readableBytesView) + Array(secret.utf8))
+                guard SHA256.constantTimeEqual(hash, Array(digest.readableBytesView)) else { return }
+                found.withLock { $0 = ClientIdentity(keyID: id, name: name, team: team) }
+                return
+            }
         }
         return found.withLock { $0 }
     }
