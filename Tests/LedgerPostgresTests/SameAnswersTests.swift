@@ -124,6 +124,21 @@ import Testing
             #expect(try request.render(database: sqlite, nowMicros: Self.now) == request.render(database: paged, nowMicros: Self.now), "\(query.map { $0.0 + "=" + $0.1 })")
         }
 
+        // Reconcile: a bill with a matching line, an off line and a line the ledger lacks; the same lines both ways.
+        let bill = try ProviderBill(
+            bytes: Array(
+                (ProviderBill.csvHeader + "\r\n2026-11-02,gpt-4.1,1,0,1,0.000010\r\n2026-11-03,deepseek-v3.2,5,0,5,1.00\r\n"
+                    + "2026-11-04,never-called,1,0,1,0.01\r\n").utf8))
+        for provider in [nil, "holysheep"] as [String?] {
+            let a = try Reconciliation.make(
+                bill: bill, month: Self.closedMonth, provider: provider, tolerance: Money(picoUSD: Money.picoPerCent),
+                database: sqlite)
+            let b = try Reconciliation.make(
+                bill: bill, month: Self.closedMonth, provider: provider, tolerance: Money(picoUSD: Money.picoPerCent),
+                database: paged)
+            #expect(a.lines == b.lines && a.lines.count > 3 && !a.discrepancies.isEmpty)
+        }
+
         // Month close: the same canonical rows (hash), the same frozen totals; then a late call is an adjustment.
         let closeA = try MonthClose.close(Self.closedMonth, nowMicros: Self.now, database: sqlite)
         let closeB = try MonthClose.close(Self.closedMonth, nowMicros: Self.now, database: postgres)
