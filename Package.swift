@@ -58,7 +58,12 @@ let package = Package(
             name: "LedgerPostgres",
             dependencies: [
                 "LedgerCore",
+                // The store protocols (ReportStore) and the SQLite store's price book and costing, shared.
+                "LedgerStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // The report store's own event-loop thread (synchronous report code waits on its futures).
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -119,6 +124,7 @@ let package = Package(
             dependencies: [
                 "LedgerCore",
                 "LedgerStore",
+                "LedgerPostgres",
                 "LedgerProxy",
                 "LedgerReports",
                 "LedgerRouting",
@@ -159,6 +165,9 @@ let package = Package(
                 "LedgerCore",
                 "LedgerStore",
                 "LedgerReports",
+                "LedgerPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "bench/Sources/ReportBench",
@@ -247,7 +256,7 @@ let package = Package(
         .testTarget(
             name: "LedgerPostgresTests",
             dependencies: [
-                "LedgerCore", "LedgerPostgres",
+                "LedgerCore", "LedgerPostgres", "LedgerStore", "LedgerReports", "LedgerTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

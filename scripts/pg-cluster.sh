@@ -10,7 +10,7 @@
 # The password is random per cluster and only ever in DIR/url (mode 0600) and the printed URL.
 set -euo pipefail
 cmd=${1:-}; dir=${2:-}
-if [ -z "$cmd" ] || [ -z "$dir" ]; then echo "usage: $0 start|stop|url DIR" >&2; exit 2; fi
+if [ -z "$cmd" ] || [ -z "$dir" ]; then echo "usage: $0 start|stop|restart|down|up|url DIR" >&2; exit 2; fi
 
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
@@ -45,11 +45,23 @@ start)
 url)
     cat "$dir/url"
     ;;
+restart)
+    # A fast restart on the same port and settings (the e2e test of a server restart while serving).
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -m fast -w -t 60 restart >/dev/null
+    ;;
+down)
+    # Stops the server, keeping DIR (the e2e test of an outage); `up DIR` starts it again as it was.
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+    ;;
+up)
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+        -o "$(sed -n 's/^[^ ]* //p' "$dir/data/postmaster.opts")" start >/dev/null
+    ;;
 stop)
     if [ -d "$dir/data" ]; then as_owner "$bindir/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; fi
     rm -rf "$dir"
     ;;
 *)
-    echo "usage: $0 start|stop|url DIR" >&2; exit 2
+    echo "usage: $0 start|stop|restart|down|up|url DIR" >&2; exit 2
     ;;
 esac

@@ -16,6 +16,8 @@ bash scripts/check-warnings.sh "$build_log"
 # without it), stopped and deleted when this script exits.
 HOLYSHEEP_LEDGER_TEST_POSTGRES_URL=$(bash scripts/pg-cluster.sh start "$pg_dir")
 export HOLYSHEEP_LEDGER_TEST_POSTGRES_URL
+# The cluster's directory, for the e2e test that restarts the server while serving.
+export HOLYSHEEP_LEDGER_TEST_POSTGRES_DIR="$pg_dir"
 
 swift test --skip-build --parallel --num-workers 2
 

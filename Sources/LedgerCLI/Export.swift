@@ -37,7 +37,7 @@ struct Export: AsyncParsableCommand {
     func run() async throws {
         let period = try ReportPeriod(from: from, to: to)
         let format = format ?? (output?.lowercased().hasSuffix(".jsonl") == true ? .jsonl : .csv)
-        let exporter = CallExporter(database: try ledger.open())
+        let exporter = CallExporter(database: try await ledger.open())
         let sink = try ExportSink(path: output)
         let showProgress = ReportOutput.isTerminal(STDERR_FILENO)
         let progress: ((Int64, Int64) -> Void)? = showProgress ? { ExportSink.progress($0, $1) } : nil

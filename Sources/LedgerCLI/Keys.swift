@@ -45,7 +45,7 @@ struct KeysCreate: AsyncParsableCommand {
     var admin = false
 
     func run() async throws {
-        let (key, secret) = try KeyStore(database: ledger.open()).create(
+        let (key, secret) = try await ledger.open().createKey(
             name: name, team: team, nowMicros: nowMicros(), admin: admin)
         let teamText = (key.team.map { " (team \($0))" } ?? "") + (key.isAdmin ? " (admin)" : "")
         FileHandle.standardError.write(
@@ -70,7 +70,7 @@ struct KeysList: AsyncParsableCommand {
     @OptionGroup var ledger: LedgerOptions
 
     func run() async throws {
-        let keys = try KeyStore(database: ledger.open()).list()
+        let keys = try await ledger.open().listKeys()
         print(["id", "name", "team", "prefix", "created_at", "revoked_at"].joined(separator: "\t"))
         for key in keys {
             print(
@@ -100,7 +100,7 @@ struct KeysRevoke: AsyncParsableCommand {
     var id: Int64
 
     func run() async throws {
-        try KeyStore(database: ledger.open()).revoke(id: id, nowMicros: nowMicros())
+        try await ledger.open().revokeKey(id: id, nowMicros: nowMicros())
         print("revoked key \(id)")
     }
 }

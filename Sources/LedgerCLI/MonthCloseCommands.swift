@@ -24,7 +24,7 @@ struct Close: AsyncParsableCommand {
     var month: BillingMonth
 
     func run() async throws {
-        let database = try ledger.open()
+        let database = try await ledger.open()
         let close = try MonthClose.close(month, nowMicros: ReportOutput.nowMicros(), database: database)
         let paid = Money.format(units: close.paid.centsRoundedHalfEven, scale: 2)
         print(
@@ -53,7 +53,7 @@ struct Reopen: AsyncParsableCommand {
     var reason: String
 
     func run() async throws {
-        let database = try ledger.open()
+        let database = try await ledger.open()
         let close = try MonthClose.reopen(
             month, reason: reason, nowMicros: ReportOutput.nowMicros(), database: database)
         print(

@@ -85,7 +85,7 @@ struct PricesList: AsyncParsableCommand {
     var format = Format.table
 
     func run() async throws {
-        let rows = try ledger.open().prices(atMicros: at ?? nowMicros(), history: history)
+        let rows = try await ledger.open().priceRows(atMicros: at ?? nowMicros(), history: history)
         print(Self.render(rows, format: format), terminator: "")
     }
 
@@ -167,9 +167,9 @@ struct PricesImport: AsyncParsableCommand {
         do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
             throw LedgerStoreError.invalid("cannot read \(file) as UTF-8 text")
         }
-        let database = try ledger.open()
-        try checkPriceJumps(try PriceCSV.parse(text).map(\.entry), database: database, strict: strict)
-        let entries = try database.importPrices(csv: text, nowMicros: nowMicros())
+        let database = try await ledger.open()
+        try await checkPriceJumps(try PriceCSV.parse(text).map(\.entry), database: database, strict: strict)
+        let entries = try await database.importPrices(csv: text, nowMicros: nowMicros())
         print("imported \(entries.count) price rows from \(file)")
     }
 }
@@ -292,9 +292,9 @@ struct PricesSet: AsyncParsableCommand {
 
     func run() async throws {
         let entries = try entries()
-        let database = try ledger.open()
-        try checkPriceJumps(entries, database: database, strict: strict)
-        try database.addPrices(entries, nowMicros: nowMicros())
+        let database = try await ledger.open()
+        try await checkPriceJumps(entries, database: database, strict: strict)
+        try await database.addPrices(entries, nowMicros: nowMicros())
         for entry in entries {
             let p = entry.price
             print(
@@ -337,8 +337,8 @@ struct PricesSet: AsyncParsableCommand {
 
 /// The price typo guard of `prices import` and `prices set`: each new row more than 5x off its previous price is
 /// named on stderr; with `strict` the change is refused (nothing is written).
-func checkPriceJumps(_ entries: [PriceBookEntry], database: LedgerDatabase, strict: Bool) throws {
-    let warnings = PriceJumpGuard.warnings(for: entries, book: try database.loadPriceBook())
+func checkPriceJumps(_ entries: [PriceBookEntry], database: any LedgerBackend, strict: Bool) async throws {
+    let warnings = PriceJumpGuard.warnings(for: entries, book: try await database.loadPriceBook())
     guard !warnings.isEmpty else { return }
     if strict {
         throw LedgerStoreError.invalid(

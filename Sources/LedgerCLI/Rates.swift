@@ -52,7 +52,7 @@ struct Rates: AsyncParsableCommand {
         func run() async throws {
             let micros = try RateBook.rate(parsing: rate)
             let fromMicros = UTCDate.micros(parsing: from) ?? 0
-            try RateBook(database: try ledger.open())
+            try RateBook(database: try await ledger.open())
                 .set(
                     currency: currency, perUSDMicros: micros, fromMicros: fromMicros,
                     nowMicros: ReportOutput.nowMicros())
@@ -68,7 +68,7 @@ struct Rates: AsyncParsableCommand {
         @OptionGroup var ledger: LedgerOptions
 
         func run() async throws {
-            for rate in try RateBook(database: try ledger.open()).all() {
+            for rate in try RateBook(database: try await ledger.open()).all() {
                 print("\(rate.code)  \(rate.note ?? "")")
             }
         }

@@ -61,7 +61,7 @@ struct Reconcile: AsyncParsableCommand {
             throw BillFileError(path: bill)
         }
         let parsed = try ProviderBill(bytes: bytes)
-        let database = try ledger.open()
+        let database = try await ledger.open()
         let result = try Reconciliation.make(
             bill: parsed, month: month, provider: provider,
             tolerance: Money(picoUSD: ProviderBill.picoUSD(parsing: tolerance) ?? 0), database: database)

@@ -3,6 +3,7 @@ import Foundation
 import LedgerCore
 import LedgerStore
 import Logging
+import ServiceLifecycle
 
 #if canImport(Glibc)
     import Glibc
@@ -25,10 +26,14 @@ struct RecordSynthetic: AsyncParsableCommand {
     var producers = 8
 
     func run() async throws {
-        let writer = try LedgerWriter(database: ledger.open(), logger: Logger(label: "holysheep-ledger.synthetic"))
+        // Either store: the SQLite writer or the PostgreSQL ledger (the replica-SIGKILL tests use both).
+        let store = try await ledger.openForRecording(
+            logger: Logger(label: "holysheep-ledger.synthetic"), live: false)
+        let writer = store.recorder
+        let service = store.service
         let perProducer = (count + producers - 1) / producers
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await writer.run() }
+            group.addTask { try await service.run() }
             try await withThrowingTaskGroup(of: Void.self) { producersGroup in
                 for _ in 0..<producers {
                     producersGroup.addTask {

@@ -116,7 +116,7 @@ struct Report: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let database = try ledger.open()
+        let database = try await ledger.open()
         let format = format ?? output.flatMap(ReportFormat.init(fileName:)) ?? .table
         let span: ReportRequest.Span =
             if let year { .year(year) } else if let from, let to { .range(try ReportPeriod(from: from, to: to)) } else {

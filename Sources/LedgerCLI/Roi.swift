@@ -33,7 +33,7 @@ struct Roi: AsyncParsableCommand {
     var format: ReportFormat = .table
 
     func run() async throws {
-        let book = try ledger.open().loadPriceBook()
+        let book = try await ledger.open().loadPriceBook()
         let roi = try RoiCalculator(
             tokens: tokens, mix: mix, inputShare: inputShare, prices: book, knownModels: Array(book.models),
             atMicros: ReportOutput.nowMicros())

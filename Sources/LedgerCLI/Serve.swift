@@ -46,18 +46,18 @@ struct Serve: AsyncParsableCommand {
             logger.warning(
                 "no API key for provider \(provider.name) (\(provider.baseURL)): set \(provider.keyVariables)")
         }
-        let database = try ledger.open()
-        let writer = try LedgerWriter(database: database, logger: logger)
+        // SQLite or PostgreSQL (--db postgres://...): the proxy sees only the Core protocols.
+        let store = try await ledger.openForRecording(logger: logger, live: true)
         let upstream = try CurlUpstreamClient()
         defer { upstream.shutdown() }
         let registry = PrometheusCollectorRegistry()
         let app = buildApplication(
-            configuration: configuration, upstream: upstream, recorder: writer, keys: try KeyVerifier(database: database),
-            prices: try LivePriceBook(database: database),
+            configuration: configuration, upstream: upstream, recorder: store.recorder, keys: store.keys,
+            prices: store.prices,
             metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
             exposition: PrometheusExposition(registry: registry),
-            ledgerHealth: LedgerProbe(writer: writer),
-            reports: ServeReports.endpoint(database: database), services: [writer], logger: logger)
+            ledgerHealth: store.health,
+            reports: ServeReports.endpoint(database: store.backend), services: [store.service], logger: logger)
         var group = ServiceGroupConfiguration(
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.drainTimeout

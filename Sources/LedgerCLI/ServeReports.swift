@@ -5,10 +5,9 @@ import LedgerStore
 /// `GET /reports` for `serve`: the proxy gets closures; the reports are made here with the same `ReportRequest`
 /// the `report` command uses, so the bytes are the same for the same arguments.
 enum ServeReports {
-    static func endpoint(database: LedgerDatabase) -> ReportsEndpoint {
-        let keys = KeyStore(database: database)
-        return ReportsEndpoint(
-            isAdmin: { secret in await keys.isAdmin(secret: secret) },
+    static func endpoint(database: any LedgerBackend) -> ReportsEndpoint {
+        ReportsEndpoint(
+            isAdmin: { secret in await database.isAdmin(secret: secret) },
             render: { query in
                 let now = ReportOutput.nowMicros()
                 let request: ReportRequest

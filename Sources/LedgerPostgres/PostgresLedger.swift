@@ -1,4 +1,5 @@
 package import LedgerCore
+package import LedgerStore
 package import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -23,7 +24,7 @@ import Synchronization
 package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLookup, Service {
     /// Bits of a call id numbered inside one block.
     package static let idBlockBits = 32
-    /// The largest batch: 1,000 rows x 35 columns stays under PostgreSQL's 65,535 bind parameters.
+    /// The largest batch: 1,000 rows x 41 columns stays under PostgreSQL's 65,535 bind parameters.
     package static let maxBatch = 1_000
 
     package let settings: PostgresSettings
@@ -31,8 +32,18 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     private let client: PostgresClient
     private let queue = Mutex(Queue())
     private let ids: Mutex<IDBlocks>
-    private let book: Mutex<PostgresPriceBook>
+    private let book: Mutex<PriceBook>
     private let stats = Mutex(BatchStats())
+    private let failure = Mutex(Failure())
+
+    /// Why commits fail now (nil while they succeed), and when the server was last probed.
+    private struct Failure {
+        var message: String?
+        var lastProbe: ContinuousClock.Instant?
+    }
+
+    /// The shortest time between two probes of a failing server (as the SQLite writer's).
+    static let probeInterval = Duration.milliseconds(100)
     /// How long a batch is retried while the server is unreachable before its calls fail.
     package let retryWindow: Duration
     /// How often the price book is re-read (a `prices set` anywhere applies within this).
@@ -40,7 +51,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
 
     private struct Pending {
         var event: UsageEvent
-        var costing: CallCosting
+        var costing: CallRecord.Costing
         var done: CheckedContinuation<Void, any Error>
     }
 
@@ -66,7 +77,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     }
 
     private init(
-        settings: PostgresSettings, logger: Logger, blocks: [Int64], book: PostgresPriceBook, retryWindow: Duration,
+        settings: PostgresSettings, logger: Logger, blocks: [Int64], book: PriceBook, retryWindow: Duration,
         priceRefreshInterval: Duration
     ) {
         self.settings = settings
@@ -84,7 +95,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     /// price book. Throws `PostgresLedgerError` (one line naming host:port and the cause when it cannot connect).
     package static func open(
         _ settings: PostgresSettings, logger: Logger, retryWindow: Duration = .seconds(10),
-        priceRefreshInterval: Duration = .seconds(1)
+        priceRefreshInterval: Duration = .milliseconds(500)
     ) async throws -> PostgresLedger {
         try await settings.withConnection(logger: logger) { connection in
             do {
@@ -137,7 +148,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         guard event.id > 0 else {
             throw PostgresLedgerError.query("no call-id block could be taken from the server; the call is not recorded")
         }
-        let costing = try CallCosting(event, book: book.withLock { $0 })
+        let costing = try CallRecord.costing(event, book: book.withLock { $0 })
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             let (wake, refused) = queue.withLock { q -> (CheckedContinuation<Void, Never>?, Bool) in
                 if q.stopped { return (nil, true) }
@@ -162,19 +173,49 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         book.withLock { $0.models(atMicros: micros) }
     }
 
-    package var priceBook: PostgresPriceBook { book.withLock { $0 } }
+    package var priceBook: PriceBook { book.withLock { $0 } }
 
     /// Re-reads `price` now (also done every `priceRefreshInterval` while running).
     package func refreshPrices() async throws {
-        let fresh = try await client.withConnection { try await PostgresPriceBook.load($0, logger: logger) }
-        book.withLock { $0 = fresh }
+        let fresh = Mutex<PriceBook?>(nil)
+        try await withDeadline(ContinuousClock.now + Self.lookupWindow) { [client, logger] in
+            let loaded = try await client.withConnection { try await PostgresPriceBook.load($0, logger: logger) }
+            fresh.withLock { $0 = loaded }
+        }
+        if let loaded = fresh.withLock({ $0 }) { book.withLock { $0 = loaded } }
     }
 
     // MARK: ClientKeyVerifier
 
     package func verify(secret: String) async -> ClientIdentity? {
         guard let prefix = Self.lookupPrefix(of: secret) else { return nil }
-        do {
+        // Bounded: the pool waits for a connection without limit while the server is down. A server that comes back
+        // within the bound (a restart: its connections are cut, new ones refused a moment) only delays the call;
+        // the lookup is retried until then.
+        let deadline = ContinuousClock.now + Self.lookupWindow
+        var delay = Duration.milliseconds(20)
+        while true {
+            do {
+                return try await lookUp(secret: secret, prefix: prefix, deadline: deadline)
+            } catch {
+                if ContinuousClock.now + delay < deadline, (try? await Task.sleep(for: delay)) != nil {
+                    delay = min(delay * 2, .milliseconds(500))
+                    continue
+                }
+                // The ledger cannot be read, so it cannot commit either: later calls are refused (503) up front.
+                noteFailure(error)
+                logger.error("key lookup failed", metadata: ["cause": "\(PostgresSettings.cause(of: error))"])
+                return nil
+            }
+        }
+    }
+
+    /// One lookup of the unrevoked key with `prefix`, compared in constant time.
+    private func lookUp(secret: String, prefix: String, deadline: ContinuousClock.Instant) async throws
+        -> ClientIdentity?
+    {
+        let found = Mutex<ClientIdentity?>(nil)
+        try await withDeadline(deadline) { [client, logger] in
             let rows = try await client.query(
                 """
                 SELECT id, name, team, salt, secret_sha256 FROM api_key
@@ -184,19 +225,56 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 (Int64, String, String?, ByteBuffer, ByteBuffer).self)
             {
                 let hash = SHA256.hash(Array(salt.readableBytesView) + Array(secret.utf8))
-                guard SHA256.constantTimeEqual(hash, Array(digest.readableBytesView)) else { return nil }
-                return ClientIdentity(keyID: id, name: name, team: team)
+                guard SHA256.constantTimeEqual(hash, Array(digest.readableBytesView)) else { return }
+                found.withLock { $0 = ClientIdentity(keyID: id, name: name, team: team) }
+                return
             }
-        } catch {
-            logger.error("key lookup failed", metadata: ["cause": "\(PostgresSettings.cause(of: error))"])
         }
-        return nil
+        return found.withLock { $0 }
     }
+
+    /// How long a key lookup waits for the server.
+    static let lookupWindow = Duration.seconds(5)
 
     /// The lookup prefix of a well-formed secret (`hsl-` + 8 characters, at most 256 bytes), as in the SQLite store.
     static func lookupPrefix(of secret: String) -> String? {
         guard secret.hasPrefix("hsl-"), secret.utf8.count >= 12, secret.utf8.count <= 256 else { return nil }
         return String(secret.prefix(12))
+    }
+
+    // MARK: Fail closed
+
+    /// Nil while batches commit; otherwise why the server cannot take them. While it is set the proxy answers new
+    /// calls 503 before any upstream request. Asking probes the server on a fresh connection (at most every
+    /// `probeInterval`; connecting is bounded by the connect timeout), so it clears by itself once the server is back.
+    package func commitFailure() async -> String? {
+        let (message, probe) = failure.withLock { f -> (String?, Bool) in
+            guard let message = f.message else { return (nil, false) }
+            let now = ContinuousClock.now
+            if let last = f.lastProbe, last + Self.probeInterval > now { return (message, false) }
+            f.lastProbe = now
+            return (message, true)
+        }
+        guard let message else { return nil }
+        guard probe else { return message }
+        do {
+            try await settings.withConnection(logger: logger) { connection in
+                _ = try await connection.query("SELECT 1", logger: logger)
+            }
+            failure.withLock { $0.message = nil }
+            return nil
+        } catch {
+            return message
+        }
+    }
+
+    private func noteFailure(_ error: any Error) {
+        let message = "the PostgreSQL ledger at \(settings.address) cannot commit: \(PostgresSettings.cause(of: error))"
+        failure.withLock { $0.message = message }
+    }
+
+    private func noteSuccess() {
+        if failure.withLock({ $0.message != nil }) { failure.withLock { $0.message = nil } }
     }
 
     // MARK: Health
@@ -256,9 +334,13 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         }
         guard needsBlock else { return }
         do {
-            let blocks = try await client.withConnection { try await Self.claimBlocks(1, $0, logger: logger) }
+            let claimed = Mutex<Int64?>(nil)
+            try await withDeadline(ContinuousClock.now + Self.lookupWindow) { [client, logger] in
+                let blocks = try await client.withConnection { try await Self.claimBlocks(1, $0, logger: logger) }
+                claimed.withLock { $0 = blocks.first }
+            }
             ids.withLock {
-                $0.spare = blocks.first
+                $0.spare = claimed.withLock { $0 }
                 $0.refilling = false
             }
         } catch {
@@ -332,9 +414,12 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         var delay = Duration.milliseconds(20)
         while true {
             do {
-                try await client.withConnection { connection in
-                    _ = try await connection.query(query, logger: logger)
+                try await withDeadline(deadline) { [client, logger] in
+                    try await client.withConnection { connection in
+                        _ = try await connection.query(query, logger: logger)
+                    }
                 }
+                noteSuccess()
                 return true
             } catch let error as PSQLError where error.code == .server {
                 let state = error.serverInfo?[.sqlState] ?? ""
@@ -349,12 +434,35 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 }
                 throw error
             } catch {
+                noteFailure(error)
                 guard ContinuousClock.now < deadline else { throw error }
                 logger.warning(
                     "PostgreSQL unreachable, retrying the batch",
                     metadata: ["server": "\(settings.address)", "cause": "\(PostgresSettings.cause(of: error))"])
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .milliseconds(500))
+            }
+        }
+    }
+
+    /// `body`, or `PostgresLedgerError.query` once `deadline` passes (the pool's wait for a connection has no limit
+    /// of its own while the server is down; cancelling leaves the pool's queue).
+    private func withDeadline(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Void)
+        async throws
+    {
+        let address = settings.address
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await body()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(until: deadline)
+                return false
+            }
+            defer { group.cancelAll() }
+            guard let finished = try await group.next(), finished else {
+                throw PostgresLedgerError.query("no connection to the server at \(address) before the retry deadline")
             }
         }
     }
@@ -380,9 +488,11 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens, usage_source,
         latency_us, upstream_latency_us, ttft_us, queue_wait_us, inflight_at_admission,
         key_id, team, tags, upstream_request_id,
-        price_status, official_price_id, holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd
+        price_status, official_price_id, holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd,
+        cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens, service_tier,
+        missing_costs
         """
-    static let columnCount = 35
+    static let columnCount = 41
 
     /// The rollup half of the statement: the inserted rows (RETURNING) grouped per rollup key, in key order (so
     /// two replicas' batches lock shared rollup rows in the same order), added to `call_rollup`.
@@ -393,7 +503,9 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                coalesce(official_price_id, 0), coalesce(holysheep_price_id, 0),
                count(*), count(*) FILTER (WHERE status <> 'ok'), sum(fallback_used),
                coalesce(sum(prompt_tokens), 0), coalesce(sum(cached_prompt_tokens), 0),
-               coalesce(sum(completion_tokens), 0), sum(latency_us)
+               coalesce(sum(completion_tokens), 0), sum(latency_us),
+               coalesce(sum(cache_write_5m_tokens), 0), coalesce(sum(cache_write_1h_tokens), 0),
+               coalesce(sum(audio_prompt_tokens), 0), coalesce(sum(audio_completion_tokens), 0)
         FROM inserted
         GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
         ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
@@ -405,11 +517,15 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
             prompt_tokens = call_rollup.prompt_tokens + excluded.prompt_tokens,
             cached_prompt_tokens = call_rollup.cached_prompt_tokens + excluded.cached_prompt_tokens,
             completion_tokens = call_rollup.completion_tokens + excluded.completion_tokens,
-            latency_us = call_rollup.latency_us + excluded.latency_us
+            latency_us = call_rollup.latency_us + excluded.latency_us,
+            cache_write_5m_tokens = call_rollup.cache_write_5m_tokens + excluded.cache_write_5m_tokens,
+            cache_write_1h_tokens = call_rollup.cache_write_1h_tokens + excluded.cache_write_1h_tokens,
+            audio_prompt_tokens = call_rollup.audio_prompt_tokens + excluded.audio_prompt_tokens,
+            audio_completion_tokens = call_rollup.audio_completion_tokens + excluded.audio_completion_tokens
         """
 
     /// One statement inserting `rows` into `call` and their sums into `call_rollup`.
-    static func insertQuery<Rows: Sequence<(UsageEvent, CallCosting)>>(_ rows: Rows) -> PostgresQuery {
+    static func insertQuery<Rows: Sequence<(UsageEvent, CallRecord.Costing)>>(_ rows: Rows) -> PostgresQuery {
         var bindings = PostgresBindings(capacity: columnCount * maxBatch)
         var values = ""
         var n = 0
@@ -457,6 +573,12 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
             bindings.append(c.paid)
             bindings.append(c.official)
             bindings.append(c.holysheep)
+            bindings.append(u?.cacheWrite5mTokens)
+            bindings.append(u?.cacheWrite1hTokens)
+            bindings.append(u?.audioPromptTokens)
+            bindings.append(u?.audioCompletionTokens)
+            bindings.append(u?.serviceTier)
+            bindings.append(c.missing)
         }
         let sql = """
             WITH inserted AS (
@@ -464,7 +586,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 ON CONFLICT (id) DO NOTHING
                 RETURNING started_at_us, month, model, provider, provider_kind, team, key_id, tags, price_status,
                           official_price_id, holysheep_price_id, status, fallback_used, prompt_tokens,
-                          cached_prompt_tokens, completion_tokens, latency_us)
+                          cached_prompt_tokens, completion_tokens, latency_us, cache_write_5m_tokens,
+                          cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens)
             \(rollupSQL)
             """
         return PostgresQuery(unsafeSQL: sql, binds: bindings)

@@ -1,4 +1,3 @@
-import GRDB
 package import LedgerCore
 package import LedgerStore
 
@@ -28,7 +27,7 @@ package struct AnnualReport: Sendable {
     ///   - year: the calendar year.
     ///   - nowMicros: the clock, to tell the current year and how far it has run.
     ///   - database: the ledger.
-    package static func make(year: Int, nowMicros: Int64, database: LedgerDatabase) throws -> AnnualReport {
+    package static func make(year: Int, nowMicros: Int64, database: any ReportStore) throws -> AnnualReport {
         let period = ReportPeriod(year: year)
         let current = BillingMonth(containing: nowMicros)
         var months: [BillingMonth] = []
@@ -38,12 +37,11 @@ package struct AnnualReport: Sendable {
             m = m.next
         }
         var byMonth: [Int: CostFigures] = [:]
-        try database.writer.read { db in
-            let rows = try GRDB.Row.fetchCursor(
-                db, sql: try ReportQueries.sql("cost_by_month"),
-                arguments: ["from_day": period.fromDay, "to_day": period.toDay])
-            while let row = try rows.next() {
-                let code: Int = row[0]
+        try database.read { db in
+            try db.forEach(
+                try db.sql("cost_by_month"), ["from_day": .int(period.fromDay), "to_day": .int(period.toDay)]
+            ) { row in
+                let code = Int(try row.int(0) ?? 0)
                 byMonth[code, default: CostFigures()] =
                     byMonth[code, default: CostFigures()] + (try RollupRow(row).figures())
             }

@@ -1,5 +1,3 @@
-import GRDB
-import GRDBSQLite
 import LedgerCore
 package import LedgerStore
 
@@ -25,9 +23,16 @@ package struct CallExporter: Sendable {
         [1, 2].contains($0) ? 1 : [31, 32, 33].contains($0) ? 2 : 0
     }
 
-    package let database: LedgerDatabase
+    /// The columns holding text (the others hold integers): read as text, quoted in CSV, strings in JSON.
+    static let textColumns: Set<Int> = Set(
+        [
+            "endpoint", "requested_model", "model", "provider", "provider_kind", "status", "error_type", "usage_source",
+            "team", "tags", "upstream_request_id", "price_status", "service_tier", "missing_costs",
+        ].compactMap { columns.firstIndex(of: $0) })
 
-    package init(database: LedgerDatabase) { self.database = database }
+    package let database: any ReportStore
+
+    package init(database: any ReportStore) { self.database = database }
 
     /// Writes every call of `period`.
     /// - Parameters:
@@ -39,11 +44,11 @@ package struct CallExporter: Sendable {
         period: ReportPeriod, format: Format, bom: Bool = false, write: ([UInt8]) throws -> Void,
         progress: ((Int64, Int64) -> Void)? = nil
     ) throws -> Int64 {
-        try database.writer.read { db in
+        try database.read { db in
             let total =
-                try Int64.fetchOne(
-                    db, sql: try ReportQueries.sql("period_call_count"),
-                    arguments: ["from_day": period.fromDay, "to_day": period.toDay]) ?? 0
+                try db.int(
+                    try db.sql("period_call_count"), ["from_day": .int(period.fromDay), "to_day": .int(period.toDay)])
+                ?? 0
             var buffer: [UInt8] = []
             buffer.reserveCapacity(1 << 20 + 65_536)
             if format == .csv {
@@ -52,27 +57,29 @@ package struct CallExporter: Sendable {
             }
             var written: Int64 = 0
             if let span = try IDSpan.of(period, db) {
-                let statement = try db.makeStatement(sql: try ReportQueries.sql("export_calls"))
-                let rows = try GRDB.Row.fetchCursor(
-                    statement,
-                    arguments: [
-                        "from_id": span.from, "to_id": span.to, "from_us": period.fromMicros, "to_us": period.toMicros,
-                    ])
-                let sqlite = statement.sqliteStatement
                 let keys = Self.columns.map { Array("\"\($0)\":".utf8) }
                 let kinds = Self.integerKinds
-                let columnCount = Int32(Self.columns.count)
+                let isText = Self.columns.indices.map { Self.textColumns.contains($0) }
+                let columnCount = Self.columns.count
                 let jsonl = format == .jsonl
-                while try rows.next() != nil {
-                    // Reads each column straight from SQLite: no Row values, no per-field Strings.
+                let arguments: [String: SQLArgument] = [
+                    "from_id": .integer(span.from), "to_id": .integer(span.to), "from_us": .integer(period.fromMicros),
+                    "to_us": .integer(period.toMicros),
+                ]
+                try db.forEach(try db.sql("export_calls"), arguments) { row in
+                    // Reads each column in place from the store's row: no per-field Strings.
                     if jsonl { buffer.append(UInt8(ascii: "{")) }
-                    for column in 0..<columnCount {
-                        let i = Int(column)
+                    for i in 0..<columnCount {
                         if i > 0 { buffer.append(UInt8(ascii: ",")) }
                         if jsonl { buffer.append(contentsOf: keys[i]) }
-                        switch sqlite3_column_type(sqlite, column) {
-                        case SQLITE_INTEGER:
-                            let n = sqlite3_column_int64(sqlite, column)
+                        var present = false
+                        if isText[i] {
+                            present =
+                                try row.withUTF8(i) { text in
+                                    if jsonl { buffer.appendJSONString(text) } else { buffer.appendCSVField(text) }
+                                } != nil
+                        } else if let n = try row.int(i) {
+                            present = true
                             switch kinds[i] {
                             case 1:
                                 if jsonl { buffer.append(UInt8(ascii: "\"")) }
@@ -81,18 +88,13 @@ package struct CallExporter: Sendable {
                             case 2: buffer.appendPicoUSD(n)
                             default: buffer.appendDecimal(n)
                             }
-                        case SQLITE_TEXT:
-                            let count = Int(sqlite3_column_bytes(sqlite, column))
-                            let text = UnsafeBufferPointer(start: sqlite3_column_text(sqlite, column), count: count)
-                            if jsonl { buffer.appendJSONString(text) } else { buffer.appendCSVField(text) }
-                        default:
-                            // NULL (and types the schema does not store): empty in CSV, null in JSON.
-                            if jsonl {
-                                buffer.append(110)  // n
-                                buffer.append(117)  // u
-                                buffer.append(108)  // l
-                                buffer.append(108)  // l
-                            }
+                        }
+                        // NULL: empty in CSV, null in JSON.
+                        if !present, jsonl {
+                            buffer.append(110)  // n
+                            buffer.append(117)  // u
+                            buffer.append(108)  // l
+                            buffer.append(108)  // l
                         }
                     }
                     if jsonl { buffer.append(UInt8(ascii: "}")) } else { buffer.append(13) }
@@ -118,12 +120,13 @@ struct IDSpan {
     var from: Int64
     var to: Int64
 
-    static func of(_ period: ReportPeriod, _ db: Database) throws -> IDSpan? {
+    static func of(_ period: ReportPeriod, _ db: any ReportReader) throws -> IDSpan? {
         let months = period.monthCodes
-        let row = try GRDB.Row.fetchOne(
-            db, sql: try ReportQueries.sql("export_id_span"),
-            arguments: ["from_month": months.from, "to_month": months.to])
-        guard let row, let from: Int64 = row[0], let to: Int64 = row[1] else { return nil }
-        return IDSpan(from: from, to: to)
+        var span: IDSpan?
+        try db.forEach(try db.sql("export_id_span"), ["from_month": .int(months.from), "to_month": .int(months.to)]) {
+            row in
+            if let from = try row.int(0), let to = try row.int(1) { span = IDSpan(from: from, to: to) }
+        }
+        return span
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 import LedgerCore
 package import LedgerStore
 
@@ -6,7 +5,7 @@ package import LedgerStore
 package enum CostCharts {
     /// The month and range report's charts: official vs paid per model, paid per day, and the 12 months up to
     /// the period's last month (paid vs official).
-    package static func make(period: ReportPeriod, currency: CurrencyConversion, database: LedgerDatabase) throws
+    package static func make(period: ReportPeriod, currency: CurrencyConversion, database: any ReportStore) throws
         -> [HTMLRenderer.Chart]
     {
         let models = try MonthlyCostReport.make(
@@ -36,7 +35,7 @@ package enum CostCharts {
     }
 
     /// Paid vs official for the 12 calendar months ending with `last` (months without calls show 0).
-    static func trend(endingWith last: BillingMonth, currency: CurrencyConversion, database: LedgerDatabase) throws
+    static func trend(endingWith last: BillingMonth, currency: CurrencyConversion, database: any ReportStore) throws
         -> HTMLRenderer.Chart
     {
         var months = [last]
@@ -46,11 +45,9 @@ package enum CostCharts {
         let fromDay = months[0].startMicros / UTCDate.microsPerDay
         let toDay = last.endMicros / UTCDate.microsPerDay
         var byMonth: [Int: CostFigures] = [:]
-        try database.writer.read { db in
-            let rows = try GRDB.Row.fetchCursor(
-                db, sql: try ReportQueries.sql("cost_by_month"), arguments: ["from_day": fromDay, "to_day": toDay])
-            while let row = try rows.next() {
-                let code: Int = row[0]
+        try database.read { db in
+            try db.forEach(try db.sql("cost_by_month"), ["from_day": .int(fromDay), "to_day": .int(toDay)]) { row in
+                let code = Int(try row.int(0) ?? 0)
                 byMonth[code, default: CostFigures()] =
                     byMonth[code, default: CostFigures()] + (try RollupRow(row).figures())
             }

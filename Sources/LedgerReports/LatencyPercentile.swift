@@ -1,6 +1,5 @@
-import GRDB
-import GRDBSQLite
 import LedgerCore
+import LedgerStore
 
 /// Exact nearest-rank p95 latencies: the latency at rank ceil(0.95 × n) of the n calls, in ascending order.
 enum LatencyPercentile {
@@ -14,7 +13,7 @@ enum LatencyPercentile {
     /// (latency_by_group.sql). Both are exact.
     /// `maxCallID`: only calls with an id up to it (a closed month's calls as recorded at the close).
     static func p95(
-        period: ReportPeriod, grouping: ReportGrouping, groupCounts: [(String, Int64)], db: Database,
+        period: ReportPeriod, grouping: ReportGrouping, groupCounts: [(String, Int64)], db: any ReportReader,
         maxCallID: Int64? = nil
     ) throws -> (groups: [String: Int64], total: Int64?) {
         let n = groupCounts.reduce(Int64(0)) { $0 + $1.1 }
@@ -24,11 +23,12 @@ enum LatencyPercentile {
             let m = n - rank(n) + 1
             var groups: [String: Int64] = [:]
             var all: [Int64] = []
-            let sql = try ReportQueries.sql("latency_top_by_model")
+            let sql = try db.sql("latency_top_by_model")
             for (group, count) in groupCounts where count > 0 {
                 let model: String? = group.isEmpty ? nil : group
-                let top = try Int64.fetchAll(
-                    db, sql: sql, arguments: ["month": month.code, "model": model, "limit": min(m, count)])
+                let top = try db.all(
+                    sql, ["month": .int(month.code), "model": .optional(model), "limit": .integer(min(m, count))]
+                ) { try $0.int(0) ?? 0 }
                 let index = Int(count - rank(count))
                 if index < top.count { groups[group] = top[index] }
                 all.append(contentsOf: top)
@@ -44,33 +44,30 @@ enum LatencyPercentile {
         all.reserveCapacity(Int(n))
         if var span = try IDSpan.of(period, db) {
             if let maxCallID { span.to = min(span.to, maxCallID) }
-            let statement = try db.makeStatement(sql: try ReportQueries.sql("latency_by_group"))
-            let rows = try Row.fetchCursor(
-                statement,
-                arguments: [
-                    "from_us": period.fromMicros, "to_us": period.toMicros, "from_id": span.from, "to_id": span.to,
-                    "by": grouping.sqlName, "tag": grouping.tagName,
-                ])
-            let sqlite = statement.sqliteStatement
+            let arguments: [String: SQLArgument] = [
+                "from_us": .integer(period.fromMicros), "to_us": .integer(period.toMicros),
+                "from_id": .integer(span.from), "to_id": .integer(span.to), "by": .text(grouping.sqlName),
+                "tag": .text(grouping.tagName),
+            ]
             // Calls of one group often follow each other; reuse the last group's String when the bytes match.
             var lastBytes: [UInt8] = [0xFF]  // never valid UTF-8: the first row always looks its group up
             var last = 0
-            while try rows.next() != nil {
-                let count = Int(sqlite3_column_bytes(sqlite, 0))
-                let bytes = UnsafeBufferPointer(start: sqlite3_column_text(sqlite, 0), count: count)
-                if !bytes.elementsEqual(lastBytes) {
-                    lastBytes = Array(bytes)
-                    let name = String(decoding: bytes, as: UTF8.self)
-                    if let index = indices[name] {
-                        last = index
-                    } else {
-                        last = names.count
-                        indices[name] = last
-                        names.append(name)
-                        lists.append([])
-                    }
+            func take(_ bytes: UnsafeBufferPointer<UInt8>) {
+                guard !bytes.elementsEqual(lastBytes) else { return }
+                lastBytes = Array(bytes)
+                let name = String(decoding: bytes, as: UTF8.self)
+                if let index = indices[name] {
+                    last = index
+                } else {
+                    last = names.count
+                    indices[name] = last
+                    names.append(name)
+                    lists.append([])
                 }
-                let latency = sqlite3_column_int64(sqlite, 1)
+            }
+            try db.forEach(try db.sql("latency_by_group"), arguments) { row in
+                if try row.withUTF8(0, take) == nil { take(UnsafeBufferPointer(start: nil, count: 0)) }
+                let latency = try row.int(1) ?? 0
                 lists[last].append(latency)
                 all.append(latency)
             }

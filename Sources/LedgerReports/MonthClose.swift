@@ -1,4 +1,3 @@
-import GRDB
 package import LedgerCore
 package import LedgerStore
 
@@ -37,87 +36,98 @@ package struct MonthClose: Sendable, Hashable {
     }
 
     /// The close in force for `month`, if any.
-    static func inForce(_ month: BillingMonth, db: Database) throws -> MonthClose? {
-        try Row.fetchOne(
-            db, sql: "SELECT * FROM month_close WHERE month = ? AND reopened_at_us IS NULL", arguments: [month.code]
-        ).map(Self.init(row:))
+    static func inForce(_ month: BillingMonth, db: any ReportReader) throws -> MonthClose? {
+        try db.all(
+            "SELECT \(columns) FROM month_close WHERE month = :month AND reopened_at_us IS NULL",
+            ["month": .int(month.code)], Self.init(row:)
+        ).first
     }
 
+    /// month_close's columns in the order `init(row:)` reads them.
+    static let columns =
+        "id, month, closed_at_us, rows_sha256, last_call_id, calls, cost_official_pusd, cost_paid_pusd, "
+        + "reopened_at_us, reopen_reason"
+
     /// Every close, reopened ones included, oldest first.
-    package static func history(database: LedgerDatabase) throws -> [MonthClose] {
-        try database.writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM month_close ORDER BY id").map(Self.init(row:))
+    package static func history(database: any ReportStore) throws -> [MonthClose] {
+        try database.read { db in
+            try db.all("SELECT \(columns) FROM month_close ORDER BY id", [:], Self.init(row:))
         }
     }
 
     /// The months closed now, for the first-open-month rule.
-    static func closedMonths(db: Database) throws -> Set<Int> {
-        Set(try Int.fetchAll(db, sql: "SELECT month FROM month_close WHERE reopened_at_us IS NULL"))
+    static func closedMonths(db: any ReportReader) throws -> Set<Int> {
+        Set(try db.all("SELECT month FROM month_close WHERE reopened_at_us IS NULL") { Int(try $0.int(0) ?? 0) })
     }
 
-    init(row: Row) throws {
-        id = row["id"]
-        month = try BillingMonth(year: (row["month"] as Int) / 100, month: (row["month"] as Int) % 100)
-        closedAtMicros = row["closed_at_us"]
-        rowsSHA256 = row["rows_sha256"]
-        lastCallID = row["last_call_id"]
-        calls = row["calls"]
-        official = Money(picoUSD: Int128(row["cost_official_pusd"] as String) ?? 0)
-        paid = Money(picoUSD: Int128(row["cost_paid_pusd"] as String) ?? 0)
-        reopenedAtMicros = row["reopened_at_us"]
-        reopenReason = row["reopen_reason"]
+    init(row: any ReportRow) throws {
+        id = try row.int(0) ?? 0
+        let code = Int(try row.int(1) ?? 0)
+        month = try BillingMonth(year: code / 100, month: code % 100)
+        closedAtMicros = try row.int(2) ?? 0
+        rowsSHA256 = try row.text(3) ?? ""
+        lastCallID = try row.int(4) ?? 0
+        calls = try row.int(5) ?? 0
+        official = Money(picoUSD: Int128(try row.text(6) ?? "") ?? 0)
+        paid = Money(picoUSD: Int128(try row.text(7) ?? "") ?? 0)
+        reopenedAtMicros = try row.int(8)
+        reopenReason = try row.text(9)
     }
 
     /// Closes `month` (it must have ended and not be closed): freezes its rows, their hash and totals, atomically.
-    package static func close(_ month: BillingMonth, nowMicros: Int64, database: LedgerDatabase) throws -> MonthClose {
+    package static func close(_ month: BillingMonth, nowMicros: Int64, database: any ReportStore) throws -> MonthClose {
         guard month.endMicros <= nowMicros else { throw Failure.notEnded(month) }
         let period = ReportPeriod(month: month)
-        return try database.writer.write { db in
+        return try database.write { db in
             if let open = try inForce(month, db: db) {
                 throw Failure.alreadyClosed(month, at: UTCDate.isoTimestamp(micros: open.closedAtMicros))
             }
             let hash = try rowsHash(month: month, closeID: nil, db: db)
-            let lastID = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM call") ?? 0
+            let lastID = try db.int("SELECT coalesce(max(id), 0) FROM call") ?? 0
             let report = try MonthlyCostReport.make(period: period, grouping: .model, db: db, percentiles: false)
-            try db.execute(
-                sql: """
-                    INSERT INTO month_close (month, closed_at_us, rows_sha256, last_call_id, calls,
-                        cost_official_pusd, cost_paid_pusd)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    month.code, nowMicros, hash, lastID, report.total.calls, String(report.total.official.picoUSD),
-                    String(report.total.paid.picoUSD),
+            // RETURNING: SQLite (3.35+) and PostgreSQL alike.
+            let inserted = try db.int(
+                """
+                INSERT INTO month_close (month, closed_at_us, rows_sha256, last_call_id, calls,
+                    cost_official_pusd, cost_paid_pusd)
+                VALUES (:month, :now, :hash, :last_id, :calls, :official, :paid)
+                RETURNING id
+                """,
+                [
+                    "month": .int(month.code), "now": .integer(nowMicros), "hash": .text(hash),
+                    "last_id": .integer(lastID), "calls": .integer(report.total.calls),
+                    "official": .text(String(report.total.official.picoUSD)),
+                    "paid": .text(String(report.total.paid.picoUSD)),
                 ])
-            let id = db.lastInsertedRowID
+            guard let id = inserted else { throw Failure.tampered(month) }
             try db.execute(
-                sql: """
+                """
                     INSERT INTO month_close_rollup (close_id, day, month, model, provider, provider_kind, team, key_id,
                         tags, price_status, official_price_id, holysheep_price_id, calls, failed_calls, fallback_calls,
                         prompt_tokens, cached_prompt_tokens, completion_tokens, latency_us, cache_write_5m_tokens,
                         cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens)
-                    SELECT ?, day, month, model, provider, provider_kind, team, key_id, tags, price_status,
+                    SELECT :close_id, day, month, model, provider, provider_kind, team, key_id, tags, price_status,
                         official_price_id, holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens,
                         cached_prompt_tokens, completion_tokens, latency_us, cache_write_5m_tokens,
                         cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens
-                    FROM call_rollup WHERE month = ?
-                    """, arguments: [id, month.code])
+                    FROM call_rollup WHERE month = :month
+                    """, ["close_id": .integer(id), "month": .int(month.code)])
             guard try rowsHash(month: month, closeID: id, db: db) == hash else { throw Failure.tampered(month) }
             return try inForce(month, db: db)!
         }
     }
 
     /// Reopens a closed month, recording when and why; its close row and frozen rows stay for the audit trail.
-    package static func reopen(_ month: BillingMonth, reason: String, nowMicros: Int64, database: LedgerDatabase)
+    package static func reopen(_ month: BillingMonth, reason: String, nowMicros: Int64, database: any ReportStore)
         throws -> MonthClose
     {
         let reason = reason.trimmingCharacters(in: " \t\r\n")
         guard !reason.isEmpty else { throw Failure.emptyReason }
-        return try database.writer.write { db in
+        return try database.write { db in
             guard var close = try inForce(month, db: db) else { throw Failure.notClosed(month) }
             try db.execute(
-                sql: "UPDATE month_close SET reopened_at_us = ?, reopen_reason = ? WHERE id = ?",
-                arguments: [nowMicros, reason, close.id])
+                "UPDATE month_close SET reopened_at_us = :now, reopen_reason = :reason WHERE id = :id",
+                ["now": .integer(nowMicros), "reason": .text(reason), "id": .integer(close.id)])
             close.reopenedAtMicros = nowMicros
             close.reopenReason = reason
             return close
@@ -126,17 +136,16 @@ package struct MonthClose: Sendable, Hashable {
 
     /// SHA-256 (hex) of the canonical text of the month's live rollup rows (`closeID` nil) or of a close's frozen
     /// rows: reports/month_close_rows.sql.
-    static func rowsHash(month: BillingMonth, closeID: Int64?, db: Database) throws -> String {
+    static func rowsHash(month: BillingMonth, closeID: Int64?, db: any ReportReader) throws -> String {
         var bytes: [UInt8] = []
-        let lines = try String.fetchCursor(
-            db, sql: try ReportQueries.sql("month_close_rows"),
-            arguments: ["month": month.code, "close_id": closeID ?? 0])
-        while let line = try lines.next() { bytes.append(contentsOf: line.utf8) }
+        try db.forEach(
+            try db.sql("month_close_rows"), ["month": .int(month.code), "close_id": .integer(closeID ?? 0)]
+        ) { row in _ = try row.withUTF8(0) { bytes.append(contentsOf: $0) } }
         return SHA256.hex(SHA256.hash(bytes))
     }
 
     /// Checks the frozen rows still hash to the stored SHA-256.
-    func verify(db: Database) throws {
+    func verify(db: any ReportReader) throws {
         guard try Self.rowsHash(month: month, closeID: id, db: db) == rowsSHA256 else { throw Failure.tampered(month) }
     }
 }
@@ -209,11 +218,11 @@ package enum ClosedMonths {
     }
 
     package static func report(
-        month: BillingMonth, grouping: ReportGrouping, asRecorded: Bool, database: LedgerDatabase,
+        month: BillingMonth, grouping: ReportGrouping, asRecorded: Bool, database: any ReportStore,
         percentiles: Bool = true
     ) throws -> Figures {
         let period = ReportPeriod(month: month)
-        return try database.writer.read { db in
+        return try database.read { db in
             if let close = try MonthClose.inForce(month, db: db) {
                 try close.verify(db: db)
                 let closedAt = UTCDate.isoTimestamp(micros: close.closedAtMicros)

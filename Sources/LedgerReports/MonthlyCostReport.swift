@@ -1,4 +1,3 @@
-import GRDB
 import LedgerCore
 package import LedgerStore
 
@@ -30,30 +29,28 @@ package struct MonthlyCostReport: Sendable {
     ///   - closed: read this close's frozen rows (reports/closed_cost_by_group.sql) and the p95 of the calls
     ///     recorded up to the close, instead of the live rows.
     package static func make(
-        period: ReportPeriod, grouping: ReportGrouping, database: LedgerDatabase, percentiles: Bool = true,
+        period: ReportPeriod, grouping: ReportGrouping, database: any ReportStore, percentiles: Bool = true,
         closed: MonthClose? = nil
     ) throws -> MonthlyCostReport {
-        try database.writer.read { db in
+        try database.read { db in
             try make(period: period, grouping: grouping, db: db, percentiles: percentiles, closed: closed)
         }
     }
 
     /// The report, inside the caller's read or write.
     static func make(
-        period: ReportPeriod, grouping: ReportGrouping, db: Database, percentiles: Bool, closed: MonthClose? = nil
+        period: ReportPeriod, grouping: ReportGrouping, db: any ReportReader, percentiles: Bool, closed: MonthClose? = nil
     ) throws -> MonthlyCostReport {
         do {
             var byGroup: [String: CostFigures] = [:]
             var order: [String] = []
-            var arguments: StatementArguments = [
-                "from_day": period.fromDay, "to_day": period.toDay, "by": grouping.sqlName, "tag": grouping.tagName,
+            var arguments: [String: SQLArgument] = [
+                "from_day": .int(period.fromDay), "to_day": .int(period.toDay), "by": .text(grouping.sqlName),
+                "tag": .text(grouping.tagName),
             ]
-            if let closed { arguments += ["close_id": closed.id] }
-            let rows = try GRDB.Row.fetchCursor(
-                db, sql: try ReportQueries.sql(closed == nil ? "cost_by_group" : "closed_cost_by_group"),
-                arguments: arguments)
-            while let row = try rows.next() {
-                let group: String = row[0] ?? ""
+            if let closed { arguments["close_id"] = .integer(closed.id) }
+            try db.forEach(try db.sql(closed == nil ? "cost_by_group" : "closed_cost_by_group"), arguments) { row in
+                let group = try row.text(0) ?? ""
                 let figures = try RollupRow(row).figures()
                 if byGroup[group] == nil { order.append(group) }
                 byGroup[group, default: CostFigures()] = byGroup[group, default: CostFigures()] + figures

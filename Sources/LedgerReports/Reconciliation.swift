@@ -1,4 +1,3 @@
-import GRDB
 package import LedgerCore
 package import LedgerStore
 
@@ -38,7 +37,7 @@ package struct Reconciliation: Sendable {
 
     /// Compares `bill` with the ledger's calls of `month`.
     package static func make(
-        bill: ProviderBill, month: BillingMonth, provider: String?, tolerance: Money, database: LedgerDatabase
+        bill: ProviderBill, month: BillingMonth, provider: String?, tolerance: Money, database: any ReportStore
     ) throws -> Reconciliation {
         let period = ReportPeriod(month: month)
         for line in bill.lines where !(period.fromDay..<period.toDay).contains(line.day) {
@@ -51,12 +50,12 @@ package struct Reconciliation: Sendable {
             static func < (a: Key, b: Key) -> Bool { (a.day, a.model) < (b.day, b.model) }
         }
         var ledger: [Key: CostFigures] = [:]
-        try database.writer.read { db in
-            let rows = try GRDB.Row.fetchCursor(
-                db, sql: try ReportQueries.sql("reconcile_by_day_model"),
-                arguments: ["from_day": period.fromDay, "to_day": period.toDay, "provider": provider ?? ""])
-            while let row = try rows.next() {
-                let key = Key(day: row[0], model: row[28] ?? "")
+        try database.read { db in
+            let arguments: [String: SQLArgument] = [
+                "from_day": .int(period.fromDay), "to_day": .int(period.toDay), "provider": .text(provider ?? ""),
+            ]
+            try db.forEach(try db.sql("reconcile_by_day_model"), arguments) { row in
+                let key = Key(day: try row.text(0) ?? "", model: try row.text(28) ?? "")
                 ledger[key, default: CostFigures()] =
                     ledger[key, default: CostFigures()] + (try RollupRow(row).figures())
             }

@@ -48,7 +48,7 @@ package struct ReportRequest: Sendable, Hashable {
     }
 
     /// The report's table (headline included, columns selected) and, for HTML, its charts.
-    package func build(database: LedgerDatabase, nowMicros: Int64) throws -> (
+    package func build(database: any ReportStore, nowMicros: Int64) throws -> (
         table: ReportTable, charts: [HTMLRenderer.Chart], more: [ReportTable]
     ) {
         let rates = RateBook(database: database)
@@ -124,7 +124,7 @@ package struct ReportRequest: Sendable, Hashable {
     }
 
     /// The rendered report.
-    package func render(database: LedgerDatabase, nowMicros: Int64) throws -> [UInt8] {
+    package func render(database: any ReportStore, nowMicros: Int64) throws -> [UInt8] {
         let (table, charts, more) = try build(database: database, nowMicros: nowMicros)
         if format == .html { return Array(HTMLRenderer.render(table, charts: charts, more: more).utf8) }
         let first: String =

@@ -1,5 +1,5 @@
-import GRDB
 import LedgerCore
+import LedgerStore
 
 /// One result row of cost_by_group.sql / cost_by_month.sql: summed tokens and the unit prices they were costed at.
 struct RollupRow {
@@ -20,29 +20,29 @@ struct RollupRow {
     var holysheep: ModelPrice?
 
     /// Reads columns 1... of a row whose column 0 is the group (the layout both queries share).
-    init(_ row: Row) {
-        priceStatus = row[1]
-        providerKind = row[2]
-        calls = row[3]
-        failedCalls = row[4]
-        fallbackCalls = row[5]
-        promptTokens = row[6]
-        cachedPromptTokens = row[7]
-        completionTokens = row[8]
-        latencySumMicros = row[9]
-        cacheWrite5mTokens = row[16]
-        cacheWrite1hTokens = row[17]
-        audioPromptTokens = row[18]
-        audioCompletionTokens = row[19]
-        if let i: Int64 = row[10], let c: Int64 = row[11], let o: Int64 = row[12] {
+    init(_ row: any ReportRow) throws {
+        priceStatus = try row.text(1) ?? ""
+        providerKind = try row.text(2) ?? ""
+        calls = try row.int(3) ?? 0
+        failedCalls = try row.int(4) ?? 0
+        fallbackCalls = try row.int(5) ?? 0
+        promptTokens = try row.int(6) ?? 0
+        cachedPromptTokens = try row.int(7) ?? 0
+        completionTokens = try row.int(8) ?? 0
+        latencySumMicros = try row.int(9) ?? 0
+        cacheWrite5mTokens = try row.int(16) ?? 0
+        cacheWrite1hTokens = try row.int(17) ?? 0
+        audioPromptTokens = try row.int(18) ?? 0
+        audioCompletionTokens = try row.int(19) ?? 0
+        if let i = try row.int(10), let c = try row.int(11), let o = try row.int(12) {
             official = ModelPrice(
-                input: i, cachedInput: c, output: o, cacheWriteInput: row[20], cacheWrite1hInput: row[21],
-                inputAudio: row[22], outputAudio: row[23])
+                input: i, cachedInput: c, output: o, cacheWriteInput: try row.int(20),
+                cacheWrite1hInput: try row.int(21), inputAudio: try row.int(22), outputAudio: try row.int(23))
         }
-        if let i: Int64 = row[13], let c: Int64 = row[14], let o: Int64 = row[15] {
+        if let i = try row.int(13), let c = try row.int(14), let o = try row.int(15) {
             holysheep = ModelPrice(
-                input: i, cachedInput: c, output: o, cacheWriteInput: row[24], cacheWrite1hInput: row[25],
-                inputAudio: row[26], outputAudio: row[27])
+                input: i, cachedInput: c, output: o, cacheWriteInput: try row.int(24),
+                cacheWrite1hInput: try row.int(25), inputAudio: try row.int(26), outputAudio: try row.int(27))
         }
     }
 

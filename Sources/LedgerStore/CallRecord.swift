@@ -1,6 +1,6 @@
 import GRDB
 import GRDBSQLite
-import LedgerCore
+package import LedgerCore
 
 /// Writes `call` rows with a cached prepared statement (the hot path avoids `Record.insert`, measured 3.6x slower in batches).
 /// `insertSQL` is `package` so the writer benchmark inserts the very same rows with the raw SQLite API.
@@ -19,21 +19,21 @@ package enum CallRecord {
                   ?, ?, ?, ?, ?, ?)
         """
 
-    /// The three costs of a call and the price rows they came from.
-    struct Costing {
-        var status: String
-        var officialPriceID: Int64?
-        var holysheepPriceID: Int64?
-        var paid: Int64?
-        var official: Int64?
-        var holysheep: Int64?
+    /// The three costs of a call and the price rows they came from (the PostgreSQL store costs with this too).
+    package struct Costing: Sendable {
+        package var status: String
+        package var officialPriceID: Int64?
+        package var holysheepPriceID: Int64?
+        package var paid: Int64?
+        package var official: Int64?
+        package var holysheep: Int64?
         /// Which costs are missing and why ("holysheep: no holysheep price for x"), nil when none is.
-        var missing: String?
+        package var missing: String?
     }
 
     /// Costs a call on each list independently: a list without a row for the call leaves only its own cost (and the
     /// paid cost, when that list is what was paid) NULL, and `missing` says so. `priced` only when all three are set.
-    static func costing(_ event: UsageEvent, book: PriceBook) throws -> Costing {
+    package static func costing(_ event: UsageEvent, book: PriceBook) throws -> Costing {
         guard let usage = event.usage else { return Costing(status: "no_usage") }
         guard let model = event.model else {
             return Costing(status: "unpriced", missing: "paid, official, holysheep: the call names no model")

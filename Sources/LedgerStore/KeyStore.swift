@@ -25,6 +25,35 @@ package struct KeyStore: ClientKeyVerifier {
         package var revokedAtMicros: Int64?
         /// May read reports over HTTP (`serve`: GET /reports).
         package var isAdmin: Bool = false
+
+        package init(
+            id: Int64, name: String, team: String?, lookupPrefix: String, createdAtMicros: Int64,
+            revokedAtMicros: Int64?, isAdmin: Bool = false
+        ) {
+            self.id = id
+            self.name = name
+            self.team = team
+            self.lookupPrefix = lookupPrefix
+            self.createdAtMicros = createdAtMicros
+            self.revokedAtMicros = revokedAtMicros
+            self.isAdmin = isAdmin
+        }
+    }
+
+    /// The name and team a key is stored with (trimmed; an empty team is none); refuses an empty name.
+    package static func normalized(name: String, team: String?) throws -> (name: String, team: String?) {
+        let name = name.trimmingSpaces
+        guard !name.isEmpty else { throw LedgerStoreError.invalid("a key needs a non-empty --name") }
+        return (name, team.map(\.trimmingSpaces).flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    /// A fresh secret, its lookup prefix, a fresh salt and SHA-256(salt ‖ secret): what a store keeps of a key.
+    package static func draw(using rng: inout some RandomNumberGenerator) -> (
+        secret: String, prefix: String, salt: [UInt8], digest: [UInt8]
+    ) {
+        let secret = secretPrefix + SHA256.hex((0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) })
+        let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        return (secret, String(secret.prefix(lookupLength)), salt, SHA256.hash(salt + Array(secret.utf8)))
     }
 
     static let secretPrefix = "hsl-"
@@ -43,21 +72,15 @@ package struct KeyStore: ClientKeyVerifier {
         name: String, team: String?, nowMicros: Int64, admin: Bool = false,
         using rng: inout some RandomNumberGenerator
     ) throws -> (key: Key, secret: String) {
-        let name = name.trimmingSpaces
-        guard !name.isEmpty else { throw LedgerStoreError.invalid("a key needs a non-empty --name") }
-        let team = team.map(\.trimmingSpaces).flatMap { $0.isEmpty ? nil : $0 }
+        let (name, team) = try Self.normalized(name: name, team: team)
         do {
             return try database.writer.write { db in
                 // A 32-bit lookup prefix can collide; draw again rather than fail.
                 for _ in 0..<8 {
-                    let secret =
-                        Self.secretPrefix + SHA256.hex((0..<24).map { _ in UInt8.random(in: 0...255, using: &rng) })
-                    let prefix = String(secret.prefix(Self.lookupLength))
+                    let (secret, prefix, salt, digest) = Self.draw(using: &rng)
                     let taken = try Bool.fetchOne(
                         db, sql: "SELECT EXISTS (SELECT 1 FROM api_key WHERE lookup_prefix = ?)", arguments: [prefix])
                     if taken == true { continue }
-                    let salt = (0..<16).map { _ in UInt8.random(in: 0...255, using: &rng) }
-                    let digest = SHA256.hash(salt + Array(secret.utf8))
                     try db.execute(
                         sql: """
                             INSERT INTO api_key (name, team, lookup_prefix, salt, secret_sha256, created_at_us, is_admin)
@@ -80,11 +103,13 @@ package struct KeyStore: ClientKeyVerifier {
         try database.writer.read { db in
             try Row.fetchAll(
                 db,
-                sql: "SELECT id, name, team, lookup_prefix, created_at_us, revoked_at_us FROM api_key ORDER BY id"
+                sql: """
+                    SELECT id, name, team, lookup_prefix, created_at_us, revoked_at_us, is_admin FROM api_key ORDER BY id
+                    """
             ).map {
                 Key(
                     id: $0[0], name: $0[1], team: $0[2], lookupPrefix: $0[3], createdAtMicros: $0[4],
-                    revokedAtMicros: $0[5])
+                    revokedAtMicros: $0[5], isAdmin: $0[6])
             }
         }
     }

@@ -69,11 +69,7 @@ extension LedgerDatabase {
     /// `history`.
     package func prices(atMicros micros: Int64, history: Bool = false) throws -> [PriceBook.Row] {
         let book = try loadPriceBook()
-        return (history ? book.allRows : book.rowsInEffect(atMicros: micros))
-            .sorted {
-                ($0.model, $0.kind.rawValue, $0.serviceTier ?? "", $0.minPromptTokens, $0.effectiveFromMicros)
-                    < ($1.model, $1.kind.rawValue, $1.serviceTier ?? "", $1.minPromptTokens, $1.effectiveFromMicros)
-            }
+        return PriceBook.listOrder(history ? book.allRows : book.rowsInEffect(atMicros: micros))
     }
 
     /// Whether a row of `entry`'s series (list, model, threshold, tier) already starts at its effective date.
@@ -91,7 +87,7 @@ extension LedgerDatabase {
             ]) ?? false
     }
 
-    static func validate(_ entry: PriceBookEntry) throws {
+    package static func validate(_ entry: PriceBookEntry) throws {
         guard !entry.model.isEmpty else { throw LedgerStoreError.invalid("the model name is empty") }
         guard !entry.source.trimmingSpaces.isEmpty else {
             throw LedgerStoreError.invalid("every price needs a source (where the number comes from)")

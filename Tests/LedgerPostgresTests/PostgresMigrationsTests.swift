@@ -7,7 +7,7 @@ import Testing
     @Test func freshDatabaseGetsEveryMigrationOnceAndNoFloatingPointColumns() async throws {
         let settings = try await freshDatabase()
         let names = PostgresMigrations.all.map(\.name)
-        #expect(names == ["0001_ledger", "0002_default_prices", "0003_call_rollup"])
+        #expect(names == ["0001_ledger", "0002_default_prices", "0003_call_rollup", "0004_price_dimensions", "0005_month_close"])
         let first = try await settings.withConnection(logger: testLogger) {
             try await PostgresMigrations.migrate($0, logger: testLogger)
         }
@@ -17,7 +17,7 @@ import Testing
         }
         #expect(second.isEmpty)
         #expect(try await scalar(settings, "SELECT count(*) FROM ledger_schema_migration") == Int64(names.count))
-        #expect(try await scalar(settings, "SELECT count(*) FROM price") == 12)
+        #expect(try await scalar(settings, "SELECT count(*) FROM price") == 16)
         let floating = try await scalar(
             settings,
             """
@@ -29,9 +29,9 @@ import Testing
             settings,
             """
             SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()
-              AND table_name IN ('price', 'api_key', 'call', 'rate', 'call_rollup')
+              AND table_name IN ('price', 'api_key', 'call', 'rate', 'call_rollup', 'month_close', 'month_close_rollup')
             """)
-        #expect(tables == 5)
+        #expect(tables == 7)
     }
 
     @Test func newerSchemaIsRefusedUntouched() async throws {
@@ -46,8 +46,8 @@ import Testing
             }
         }
         #expect(error?.description.contains("9999_from_the_future") == true)
-        #expect(try await scalar(settings, "SELECT count(*) FROM price") == 10)
-        #expect(try await scalar(settings, "SELECT count(*) FROM ledger_schema_migration") == 3)
+        #expect(try await scalar(settings, "SELECT count(*) FROM price") == 12)
+        #expect(try await scalar(settings, "SELECT count(*) FROM ledger_schema_migration") == 5)
         await #expect(throws: PostgresLedgerError.self) { try await PostgresLedger.open(settings, logger: testLogger) }
     }
 
@@ -84,7 +84,7 @@ import Testing
             return try await group.reduce(into: []) { $0.append($1) }
         }
         #expect(results.flatMap { $0 }.sorted() == PostgresMigrations.all.map(\.name))
-        #expect(try await scalar(settings, "SELECT count(*) FROM price") == 12)
+        #expect(try await scalar(settings, "SELECT count(*) FROM price") == 16)
     }
 
     @Test func wrongPasswordAndUnreachableServerAreOneLineNamingHostAndPort() async throws {

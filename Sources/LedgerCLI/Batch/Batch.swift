@@ -56,17 +56,16 @@ struct Batch: AsyncParsableCommand {
         let configuration = try ServeConfiguration.load(path: config, host: nil, port: nil)
         var logger = Logger(label: "holysheep-ledger")
         logger.logLevel = .warning
-        let database = try ledger.open()
-        let writer = try LedgerWriter(database: database, logger: logger)
-        let recorder = CapturingRecorder(writer)
+        let store = try await ledger.openForRecording(logger: logger, live: false)
+        let recorder = CapturingRecorder(store.recorder)
         let upstream = try CurlUpstreamClient()
         defer { upstream.shutdown() }
         let controller = ProxyController(
-            configuration: configuration, upstream: upstream, recorder: recorder, keys: KeyStore(database: database),
-            prices: try database.loadPriceBook(), metrics: ProxyMetrics(factory: NOOPMetricsHandler.instance),
+            configuration: configuration, upstream: upstream, recorder: recorder, keys: store.keys,
+            prices: store.prices, metrics: ProxyMetrics(factory: NOOPMetricsHandler.instance),
             routing: ProxyRouting(configuration: configuration.routing, clock: ContinuousClock()), logger: logger,
             now: { Int64((Date().timeIntervalSince1970 * 1_000_000).rounded()) })
-        let results = try await BatchSession.withWriter(writer, logger: logger) {
+        let results = try await BatchSession.withWriter(store.service, logger: logger) {
             await BatchRunner.run(
                 lines, concurrency: concurrency,
                 send: { await BatchSession.send($0, controller: controller, recorder: recorder) },
@@ -92,7 +91,7 @@ struct Batch: AsyncParsableCommand {
 enum BatchSession {
     /// Runs `body` while `writer` runs as a service, then drains the writer (every row committed) before returning.
     static func withWriter<T: Sendable>(
-        _ writer: LedgerWriter, logger: Logger, _ body: @Sendable () async -> T
+        _ writer: any Service, logger: Logger, _ body: @Sendable () async -> T
     ) async throws -> T {
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(services: [writer], gracefulShutdownSignals: [], logger: logger))
@@ -148,10 +147,10 @@ enum BatchSession {
 
 /// Records through the ledger writer and keeps each recorded row until the batch reads it back.
 final class CapturingRecorder: UsageRecorder {
-    private let writer: LedgerWriter
+    private let writer: any UsageRecorder
     private let recorded = Mutex<[Int64: UsageEvent]>([:])
 
-    init(_ writer: LedgerWriter) { self.writer = writer }
+    init(_ writer: any UsageRecorder) { self.writer = writer }
 
     func reserveCallID() -> Int64 { writer.reserveCallID() }
 

@@ -1,6 +1,7 @@
 import Foundation
 import LedgerCore
 import LedgerPostgres
+import LedgerStore
 import Logging
 import NIOCore
 import PostgresNIO
@@ -103,7 +104,8 @@ enum PostgresWriterBenchmark {
             "cached_prompt_tokens", "completion_tokens", "reasoning_tokens", "usage_source", "latency_us",
             "upstream_latency_us", "ttft_us", "queue_wait_us", "inflight_at_admission", "key_id", "team", "tags",
             "upstream_request_id", "price_status", "official_price_id", "holysheep_price_id", "cost_paid_pusd",
-            "cost_official_pusd", "cost_holysheep_pusd",
+            "cost_official_pusd", "cost_holysheep_pusd", "cache_write_5m_tokens", "cache_write_1h_tokens",
+            "audio_prompt_tokens", "audio_completion_tokens", "service_tier", "missing_costs",
         ]
         let clock = ContinuousClock()
         let start = clock.now
@@ -131,7 +133,8 @@ enum PostgresWriterBenchmark {
                             e.upstreamLatencyMicros.map { "\($0)" }, e.timeToFirstTokenMicros.map { "\($0)" },
                             e.queueWaitMicros.map { "\($0)" }, e.inflightAtAdmission.map { "\($0)" },
                             e.keyID.map { "\($0)" }, e.team, e.tags, e.upstreamRequestID, "priced", "\(official.id)",
-                            "\(relay.id)", "\(h)", "\(o)", "\(h)",
+                            "\(relay.id)", "\(h)", "\(o)", "\(h)", "\(u.cacheWrite5mTokens)", "\(u.cacheWrite1hTokens)",
+                            "\(u.audioPromptTokens)", "\(u.audioCompletionTokens)", u.serviceTier, nil,
                         ]
                         // Benchmark values hold no tab, newline or backslash: no COPY escaping needed.
                         buffer.writeString(fields.map { $0 ?? "\\N" }.joined(separator: "\t"))

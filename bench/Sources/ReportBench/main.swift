@@ -1,6 +1,6 @@
 // report-bench: builds a 10-million-call ledger (12 months, 4 models, 20 teams) and times the finance reports.
 //
-// Usage: report-bench [--calls N] [--db PATH] [--keep]
+// Usage: report-bench [--calls N] [--db PATH|postgres://USER:PASSWORD@HOST:PORT/DB] [--keep]
 // Prints numbers; it is not a test. Targets (issue 5): report --month <= 100 ms, report --year <= 300 ms,
 // export >= 500k rows/s.
 import Foundation
@@ -96,6 +96,13 @@ func insertSQL(book: PriceBook) -> String {
             CASE WHEN failed THEN NULL ELSE \(official) END, CASE WHEN failed THEN NULL ELSE \(relay) END
         FROM v
         """
+}
+
+// 0. A PostgreSQL ledger instead (`--db postgres://…`): the same rows and timings (PostgresReportBench).
+if path.hasPrefix("postgres://") || path.hasPrefix("postgresql://") {
+    try await PostgresReportBench.run(
+        url: path, calls: calls, insertSQL: insertSQL(book:), timed: { try timed($0, runs: $1, $2) })
+    exit(0)
 }
 
 // 1. The ledger.

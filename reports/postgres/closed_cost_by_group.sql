@@ -1,0 +1,58 @@
+-- closed_cost_by_group (PostgreSQL): cost_by_group.sql over a closed month's frozen rows (month_close_rollup, :close_id)
+-- PostgreSQL dialect of reports/closed_cost_by_group.sql: the same result columns, rows and order; read that file first.
+-- Differences: sums are cast back to bigint (token counts and call counts; money is never summed in SQL, the Swift
+-- side multiplies summed tokens by each price in Int128), dates come from to_char, tags from strpos/split_part,
+-- text is ordered with COLLATE "C" (bytewise, as SQLite), and the joined price rows are grouped by their key.
+-- instead of the live call_rollup; everything else is the same, so a closed report is computed exactly as the
+-- month's report was when it was closed.
+--
+-- Parameters: :close_id (month_close.id) and those of cost_by_group.sql.
+SELECT
+    CASE CAST(:by AS text)
+        WHEN 'model' THEN r.model
+        WHEN 'provider' THEN r.provider
+        WHEN 'team' THEN r.team
+        WHEN 'key' THEN CASE r.key_id WHEN 0 THEN '' ELSE coalesce(k.name, 'key') || ' #' || r.key_id::text END
+        WHEN 'day' THEN to_char(date '1970-01-01' + r.day::integer, 'YYYY-MM-DD')
+        WHEN 'tag' THEN
+            -- the value of ",NAME=" up to the next comma in ",tags,"; '' when the call has no such tag
+            CASE WHEN strpos(',' || r.tags || ',', ',' || :tag || '=') = 0 THEN ''
+            ELSE split_part(substr(',' || r.tags || ',', strpos(',' || r.tags || ',', ',' || :tag || '=')
+                                   + length(CAST(:tag AS text)) + 2), ',', 1)
+            END
+    END COLLATE "C" AS group_key,
+    r.price_status,
+    r.provider_kind,
+    sum(r.calls)::bigint AS calls,
+    sum(r.failed_calls)::bigint AS failed_calls,
+    sum(r.fallback_calls)::bigint AS fallback_calls,
+    sum(r.prompt_tokens)::bigint AS prompt_tokens,
+    sum(r.cached_prompt_tokens)::bigint AS cached_prompt_tokens,
+    sum(r.completion_tokens)::bigint AS completion_tokens,
+    sum(r.latency_us)::bigint AS latency_sum_us,
+    po.input_musd_per_mtok AS official_input,
+    po.cached_input_musd_per_mtok AS official_cached_input,
+    po.output_musd_per_mtok AS official_output,
+    ph.input_musd_per_mtok AS holysheep_input,
+    ph.cached_input_musd_per_mtok AS holysheep_cached_input,
+    ph.output_musd_per_mtok AS holysheep_output,
+    -- migrations/0004: cache-write and audio token sums and the matching rates (NULL = not listed on the row).
+    sum(r.cache_write_5m_tokens)::bigint AS cache_write_5m_tokens,
+    sum(r.cache_write_1h_tokens)::bigint AS cache_write_1h_tokens,
+    sum(r.audio_prompt_tokens)::bigint AS audio_prompt_tokens,
+    sum(r.audio_completion_tokens)::bigint AS audio_completion_tokens,
+    po.cache_write_input_musd_per_mtok AS official_cache_write_input,
+    po.cache_write_1h_input_musd_per_mtok AS official_cache_write_1h_input,
+    po.input_audio_musd_per_mtok AS official_input_audio,
+    po.output_audio_musd_per_mtok AS official_output_audio,
+    ph.cache_write_input_musd_per_mtok AS holysheep_cache_write_input,
+    ph.cache_write_1h_input_musd_per_mtok AS holysheep_cache_write_1h_input,
+    ph.input_audio_musd_per_mtok AS holysheep_input_audio,
+    ph.output_audio_musd_per_mtok AS holysheep_output_audio
+FROM month_close_rollup AS r
+LEFT JOIN api_key AS k ON k.id = r.key_id
+LEFT JOIN price AS po ON po.id = r.official_price_id
+LEFT JOIN price AS ph ON ph.id = r.holysheep_price_id
+WHERE r.close_id = :close_id AND r.day >= :from_day AND r.day < :to_day
+GROUP BY group_key, r.price_status, r.provider_kind, r.official_price_id, r.holysheep_price_id, po.id, ph.id
+ORDER BY group_key;

@@ -1,0 +1,11 @@
+-- export_id_span (PostgreSQL): the smallest and largest call id of the calendar months a range touches.
+-- PostgreSQL dialect of reports/export_id_span.sql: the same result columns, rows and order; read that file first.
+-- Differences: sums are cast back to bigint (token counts and call counts; money is never summed in SQL, the Swift
+-- side multiplies summed tokens by each price in Int128), dates come from to_char, tags from strpos/split_part,
+-- text is ordered with COLLATE "C" (bytewise, as SQLite), and the joined price rows are grouped by their key.
+-- Parameters: :from_month, :to_month (yyyymm).
+-- Reads only the month index (no table rows). The span may include calls just outside the range; the queries
+-- that use it (export_calls.sql, latency_by_group.sql) filter on started_at_us, so results stay exact.
+SELECT min(id), max(id)
+FROM call
+WHERE month BETWEEN :from_month AND :to_month;
