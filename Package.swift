@@ -37,11 +37,25 @@ let package = Package(
         // Values only, no I/O.
         .target(name: "LedgerCore", swiftSettings: swiftSettings),
 
+        // Spend budgets: definitions, calendar UTC periods, the reservation arithmetic, the in-process exact counter,
+        // alerts (docs/budgets.md). The stores (LedgerStore, LedgerPostgres) hold the ledger parts.
+        .target(
+            name: "LedgerBudgets",
+            dependencies: [
+                "LedgerCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // SQLite through GRDB: schema, durable group-commit writer, price book, keys.
         .target(
             name: "LedgerStore",
             dependencies: [
                 "LedgerCore",
+                "LedgerBudgets",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The C API under GRDB (same package): the writer binds call rows directly.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -58,6 +72,7 @@ let package = Package(
             name: "LedgerPostgres",
             dependencies: [
                 "LedgerCore",
+                "LedgerBudgets",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -118,6 +133,7 @@ let package = Package(
             name: "LedgerCLI",
             dependencies: [
                 "LedgerCore",
+                "LedgerBudgets",
                 "LedgerStore",
                 "LedgerProxy",
                 "LedgerReports",
@@ -139,6 +155,8 @@ let package = Package(
             name: "LedgerBench",
             dependencies: [
                 "LedgerCore",
+                "LedgerBudgets",
+                .product(name: "Metrics", package: "swift-metrics"),
                 "LedgerStore",
                 "LedgerPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -205,6 +223,19 @@ let package = Package(
         ),
 
         .testTarget(
+            name: "LedgerBudgetsTests",
+            dependencies: [
+                "LedgerCore", "LedgerBudgets", "LedgerStore", "LedgerTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LedgerCoreTests",
             dependencies: ["LedgerCore"],
             swiftSettings: swiftSettings
@@ -247,7 +278,11 @@ let package = Package(
         .testTarget(
             name: "LedgerPostgresTests",
             dependencies: [
-                "LedgerCore", "LedgerPostgres",
+                "LedgerCore", "LedgerPostgres", "LedgerBudgets",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
