@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import LedgerBudgets
+import LedgerCore
 import LedgerProxy
 import LedgerStore
 import Logging
@@ -37,6 +39,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Configuration file (INI; see config/holysheep-ledger.example.ini).", valueName: "path"))
     var config: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Output tokens a budget reserves for a call that names no max_tokens (default 16384).", valueName: "n"))
+    var budgetOutputCap: Int64?
+
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "holysheep-ledger")
@@ -50,13 +57,20 @@ struct Serve: AsyncParsableCommand {
         let upstream = try CurlUpstreamClient()
         defer { upstream.shutdown() }
         let registry = PrometheusCollectorRegistry()
+        let prices = try LivePriceBook(database: database)
+        // Spend budgets (docs/budgets.md): the CallAdmission the request pipeline calls before going upstream.
+        let budgets = try LocalBudgets(
+            store: BudgetStore(database: database),
+            prices: BudgetPriceBook(book: prices, kinds: Array(Set(configuration.providers.map(\.kind)))),
+            outputCap: budgetOutputCap ?? WorstCase.defaultOutputCap, poster: CurlWebhookPoster(client: upstream),
+            metrics: PrometheusMetricsFactory(registry: registry), logger: logger, now: { nowMicros() })
         let app = buildApplication(
             configuration: configuration, upstream: upstream, recorder: writer, keys: try KeyVerifier(database: database),
-            prices: try LivePriceBook(database: database),
+            prices: prices,
             metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
-            exposition: PrometheusExposition(registry: registry),
+            exposition: PrometheusExposition(registry: registry, beforeRender: budgets.publishGauges),
             ledgerHealth: LedgerProbe(writer: writer),
-            reports: ServeReports.endpoint(database: database), services: [writer], logger: logger)
+            reports: ServeReports.endpoint(database: database), services: [writer, budgets], logger: logger)
         var group = ServiceGroupConfiguration(
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.drainTimeout
@@ -67,7 +81,12 @@ struct Serve: AsyncParsableCommand {
 /// Renders swift-prometheus's registry for `/metrics`.
 struct PrometheusExposition: MetricsExposition {
     let registry: PrometheusCollectorRegistry
-    func render() -> String { registry.emitToString() }
+    /// Publishes gauges kept elsewhere (the budgets') just before rendering.
+    var beforeRender: @Sendable () -> Void = {}
+    func render() -> String {
+        beforeRender()
+        return registry.emitToString()
+    }
 }
 
 /// `/healthz`'s ledger check: a failing commit (probed again, so it clears once the ledger commits), else whether

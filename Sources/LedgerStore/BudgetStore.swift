@@ -20,21 +20,21 @@ package struct BudgetStore: LocalBudgetStore {
 
     /// Creates the budget of this scope and period, or changes the one in force. Checks the scope exists (a team
     /// some key has, a key that is not revoked, a tag some recorded call carries unless `allowNewTag`). One
-    /// transaction: nothing is written when anything is refused.
+    /// transaction: nothing is written when anything is refused. Nil action, thresholds or webhook: a new budget
+    /// gets block, none, none; a changed one keeps its own.
     package func set(
-        scope: BudgetScope, period: BudgetPeriod, limitPico: Int64, action: BudgetAction, alertAtBasisPoints: [Int64],
-        webhook: String?, allowNewTag: Bool = false, nowMicros: Int64
+        scope: BudgetScope, period: BudgetPeriod, limitPico: Int64, action: BudgetAction?,
+        alertAtBasisPoints: [Int64]?, webhook: String??, allowNewTag: Bool = false, nowMicros: Int64
     ) throws -> SetResult {
         do {
             return try database.writer.write { db in
                 try Self.checkScope(scope, allowNewTag: allowNewTag, db)
+                let current = try Self.budgets(db).first { $0.scope == scope && $0.period == period }
+                let existing = current?.id
+                let action = action ?? current?.action ?? .block
+                let alertAtBasisPoints = alertAtBasisPoints ?? current?.alertAtBasisPoints ?? []
+                let webhook: String? = webhook ?? current?.webhook
                 let thresholds = alertAtBasisPoints.map(String.init).joined(separator: ",")
-                let existing = try Int64.fetchOne(
-                    db,
-                    sql: """
-                        SELECT id FROM budget
-                        WHERE scope_kind = ? AND scope_value = ? AND period = ? AND removed_at_us IS NULL
-                        """, arguments: [scope.kind, scope.value, period.rawValue])
                 let id: Int64
                 if let existing {
                     try db.execute(
