@@ -225,7 +225,8 @@ let package = Package(
         .testTarget(
             name: "LedgerBudgetsTests",
             dependencies: [
-                "LedgerCore", "LedgerBudgets", "LedgerStore", "LedgerTestSupport",
+                "LedgerCore", "LedgerBudgets", "LedgerStore", "LedgerProxy", "LedgerTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
