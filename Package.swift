@@ -279,7 +279,8 @@ let package = Package(
         .testTarget(
             name: "LedgerPostgresTests",
             dependencies: [
-                "LedgerCore", "LedgerPostgres", "LedgerBudgets",
+                "LedgerCore", "LedgerPostgres", "LedgerBudgets", "LedgerProxy",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
