@@ -232,13 +232,22 @@ package enum BudgetParsing {
         bp % 100 == 0 ? "\(bp / 100)%" : "\(bp / 100).\(bp % 100 < 10 ? "0" : "")\(bp % 100)%".replacingZeroTail
     }
 
-    /// Exact USD with trailing zeros trimmed to at least two decimals: "500.00", "0.026".
+    /// Exact USD with trailing zeros trimmed to at least two decimals: "500.00", "0.026" (integer arithmetic only:
+    /// it runs once per admitted call, for the remaining-budget header).
     package static func usd(_ pico: Int128) -> String {
-        var s = Money.format(units: pico, scale: 12)
-        while s.hasSuffix("0"), let dot = s.firstIndex(of: "."), s.distance(from: dot, to: s.endIndex) > 3 {
-            s.removeLast()
+        let negative = pico < 0
+        let magnitude = negative ? -pico : pico
+        guard magnitude <= Int128(Int64.max) else { return Money.format(units: pico, scale: 12) }
+        let m = Int64(magnitude)
+        var fraction = m % 1_000_000_000_000
+        var digits = 12
+        while digits > 2, fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
         }
-        return s
+        var text = String(fraction)
+        if text.count < digits { text = String(repeating: "0", count: digits - text.count) + text }
+        return (negative ? "-" : "") + String(m / 1_000_000_000_000) + "." + text
     }
 }
 

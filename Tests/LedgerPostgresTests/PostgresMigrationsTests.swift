@@ -7,7 +7,7 @@ import Testing
     @Test func freshDatabaseGetsEveryMigrationOnceAndNoFloatingPointColumns() async throws {
         let settings = try await freshDatabase()
         let names = PostgresMigrations.all.map(\.name)
-        #expect(names == ["0001_ledger", "0002_default_prices", "0003_call_rollup"])
+        #expect(names == ["0001_ledger", "0002_default_prices", "0003_call_rollup", "0006_budgets"])
         let first = try await settings.withConnection(logger: testLogger) {
             try await PostgresMigrations.migrate($0, logger: testLogger)
         }
