@@ -217,3 +217,44 @@ def test_sixty_four_clients_share_a_team_budget_exactly_with_alerts(tmp_path):
         proc.wait(timeout=60)
         upstream.shutdown()
         hook.shutdown()
+
+
+def test_budgets_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path):
+    """Point 6 and point 1's commands, with the built binary (no serve needed)."""
+    db = tmp_path / "ledger.sqlite"
+    _cli(db, "migrate")
+    _key(db, "a")
+    bad = [
+        (["--team", "nope", "--limit-usd", "1", "--period", "day"], 'unknown team "nope"'),
+        (["--key", "99", "--limit-usd", "1", "--period", "day"], "unknown key 99"),
+        (["--tag", "project=x", "--limit-usd", "1", "--period", "day"], "unknown tag project=x"),
+        (["--team", "ml", "--limit-usd", "-1", "--period", "day"], "--limit-usd wants a positive decimal"),
+        (["--team", "ml", "--limit-usd", "abc", "--period", "day"], "--limit-usd wants a positive decimal"),
+        (["--team", "ml", "--limit-usd", "1", "--period", "day", "--webhook", "ftp://x"], "--webhook must be an http"),
+        (["--team", "ml", "--limit-usd", "1", "--period", "year"], "--period wants day, week or month"),
+        (["--team", "ml", "--key", "1", "--limit-usd", "1", "--period", "day"], "exactly one of --team, --key or --tag"),
+        (["--team", "ml", "--limit-usd", "1", "--period", "day", "--alert-at", "0%"], "--alert-at percentages"),
+    ]
+    for args, message in bad:
+        result = subprocess.run([BIN, "budgets", "set", *args, "--db", str(db)], capture_output=True, text=True)
+        assert result.returncode != 0, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and message in lines[0], (args, result.stderr)
+    assert _cli(db, "budgets", "list").strip().splitlines()[1:] == []
+
+    out = _cli(db, "budgets", "set", "--team", "ml", "--limit-usd", "500", "--period", "month", "--alert-at", "50%,80%")
+    assert out.strip() == "created budget 1: team ml, 500.00 USD per month, block, alerts at 50%,80%"
+    out = _cli(db, "budgets", "set", "--key", "1", "--limit-usd", "0.25", "--period", "day", "--action", "alert")
+    assert out.splitlines()[0] == "created budget 2: key 1, 0.25 USD per day, alert"
+    assert "also applies to some of these calls: budget 1 (team ml" in out
+    out = _cli(db, "budgets", "set", "--team", "ml", "--limit-usd", "600", "--period", "month")
+    assert out.startswith("changed budget 1: team ml, 600.00 USD per month, block, alerts at 50%,80%")
+    listed = [line.split("\t") for line in _cli(db, "budgets", "list").strip().splitlines()]
+    assert listed[0][:9] == ["id", "scope", "period", "action", "limit_usd", "spent_usd", "reserved_usd",
+                             "remaining_usd", "resets_at"]
+    assert [row[:6] for row in listed[1:]] == [["1", "team ml", "month", "block", "600.00", "0.00"],
+                                               ["2", "key 1", "day", "alert", "0.25", "0.00"]]
+    assert _cli(db, "budgets", "remove", "2").strip() == "removed budget 2 (key 1, day)"
+    result = subprocess.run([BIN, "budgets", "remove", "2", "--db", str(db)], capture_output=True, text=True)
+    assert result.returncode != 0 and result.stderr.strip() == "Error: no budget 2 (see `budgets list`)"
+    assert "Budgets this period" in _cli(db, "report")
