@@ -47,7 +47,7 @@ import Testing
         }
         #expect(error?.description.contains("9999_from_the_future") == true)
         #expect(try await scalar(settings, "SELECT count(*) FROM price") == 10)
-        #expect(try await scalar(settings, "SELECT count(*) FROM ledger_schema_migration") == 3)
+        #expect(try await scalar(settings, "SELECT count(*) FROM ledger_schema_migration") == Int64(PostgresMigrations.all.count))
         await #expect(throws: PostgresLedgerError.self) { try await PostgresLedger.open(settings, logger: testLogger) }
     }
 
