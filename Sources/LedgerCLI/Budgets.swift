@@ -92,36 +92,34 @@ struct BudgetsSet: AsyncParsableCommand {
         // Checked in run(), not validate(): a refusal is one line (no usage text), and nothing is written.
         let scopes = [team != nil, key != nil, tag != nil].filter { $0 }.count
         guard scopes == 1 else { throw BudgetError.invalid("give exactly one of --team, --key or --tag") }
-        do {
-            let scope: BudgetScope
-            if let team {
-                let t = team.trimmingSpaces
-                guard !t.isEmpty else { throw BudgetError.invalid("--team must not be empty") }
-                scope = .team(t)
-            } else if let key {
-                guard key > 0 else { throw BudgetError.invalid("--key wants a key id (see `keys list`), got \(key)") }
-                scope = .key(key)
-            } else {
-                let pair = try BudgetScope.tagPair(tag ?? "")
-                scope = .tag(name: pair.name, value: pair.value)
-            }
-            guard let period = BudgetPeriod(rawValue: period) else {
-                throw BudgetError.invalid("--period wants day, week or month, got \"\(period)\"")
-            }
-            var parsedAction: BudgetAction?
-            if let action {
-                guard let a = BudgetAction(rawValue: action) else {
-                    throw BudgetError.invalid("--action wants block or alert, got \"\(action)\"")
-                }
-                parsedAction = a
-            }
-            let limit = try BudgetParsing.limitPico(limitUsd)
-            let thresholds = try alertAt.map { $0.trimmingSpaces.isEmpty ? [] : try BudgetParsing.thresholds($0) }
-            let hook: String?? = try webhook.map { $0.trimmingSpaces.isEmpty ? nil : try BudgetParsing.webhook($0) }
-            return Parsed(
-                scope: scope, period: period, limitPico: limit, thresholds: thresholds, webhook: hook,
-                action: parsedAction)
+        let scope: BudgetScope
+        if let team {
+            let t = team.trimmingSpaces
+            guard !t.isEmpty else { throw BudgetError.invalid("--team must not be empty") }
+            scope = .team(t)
+        } else if let key {
+            guard key > 0 else { throw BudgetError.invalid("--key wants a key id (see `keys list`), got \(key)") }
+            scope = .key(key)
+        } else {
+            let pair = try BudgetScope.tagPair(tag ?? "")
+            scope = .tag(name: pair.name, value: pair.value)
         }
+        guard let period = BudgetPeriod(rawValue: period) else {
+            throw BudgetError.invalid("--period wants day, week or month, got \"\(period)\"")
+        }
+        var parsedAction: BudgetAction?
+        if let action {
+            guard let a = BudgetAction(rawValue: action) else {
+                throw BudgetError.invalid("--action wants block or alert, got \"\(action)\"")
+            }
+            parsedAction = a
+        }
+        let limit = try BudgetParsing.limitPico(limitUsd)
+        let thresholds = try alertAt.map { $0.trimmingSpaces.isEmpty ? [] : try BudgetParsing.thresholds($0) }
+        let hook: String?? = try webhook.map { $0.trimmingSpaces.isEmpty ? nil : try BudgetParsing.webhook($0) }
+        return Parsed(
+            scope: scope, period: period, limitPico: limit, thresholds: thresholds, webhook: hook,
+            action: parsedAction)
     }
 
     func run() async throws {

@@ -227,3 +227,58 @@ final class Tally: Sendable {
     }
     var value: (admitted: Int, refused: Int) { counts.withLock { $0 } }
 }
+
+/// The seed (spend from call_rollup x the paid rows) equals the sum of the rows' own paid costs, per scope.
+@Suite struct BudgetSeedTests {
+    @Test func seedEqualsTheRecordedPaidCostForEveryScope() throws {
+        let temp = TemporaryLedgerPath("budgetseed")
+        defer { temp.remove() }
+        let database = try LedgerDatabase(path: temp.path)
+        let t0 = UTCDate.micros(parsing: "2026-12-02T10:00:00Z")!
+        var events: [UsageEvent] = []
+        var rng = SystemRandomNumberGenerator()
+        for n in 0..<300 {
+            let official = n % 3 == 0
+            let model = ["gpt-4.1", "claude-sonnet-4.5", "gemini-2.5-flash", "deepseek-v3.2", "no-price"][n % 5]
+            let prompt = Int64.random(in: 1...300_000, using: &rng)
+            let usage: TokenUsage? =
+                n % 11 == 0
+                ? nil
+                : TokenUsage(
+                    promptTokens: prompt, cachedPromptTokens: prompt / 4, completionTokens: Int64.random(in: 0...5000, using: &rng),
+                    cacheWrite5mTokens: model == "claude-sonnet-4.5" ? prompt / 8 : 0)
+            // Calls on both sides of the day and week boundaries.
+            let at = t0 + Int64(n - 150) * 3_000_000_000
+            events.append(
+                UsageEvent(
+                    id: Int64(n + 1), startedAtMicros: at, finishedAtMicros: at, endpoint: "/v1/chat/completions",
+                    model: model, provider: official ? "official" : "holysheep",
+                    providerKind: official ? .official : .holysheep, status: usage == nil ? .interrupted : .ok,
+                    fallbackUsed: official, usage: usage, latencyMicros: 1, keyID: Int64(n % 4 + 1),
+                    team: n % 2 == 0 ? "ml" : "web", tags: n % 3 == 1 ? "project=x,env=prod" : "env=dev"))
+        }
+        try database.insert(events)
+        let store = BudgetStore(database: database)
+        let scopes: [(BudgetScope, String)] = [
+            (.team("ml"), "team = 'ml'"), (.key(3), "key_id = 3"),
+            (.tag(name: "project", value: "x"), "instr(',' || tags || ',', ',project=x,') > 0"),
+            (.tag(name: "env", value: "dev"), "instr(',' || tags || ',', ',env=dev,') > 0"),
+        ]
+        for (scope, filter) in scopes {
+            for period in BudgetPeriod.allCases {
+                let window = period.window(containing: t0)
+                let expected = try database.writer.read { db in
+                    try Int64.fetchAll(
+                        db,
+                        sql: "SELECT cost_paid_pusd FROM call WHERE cost_paid_pusd IS NOT NULL AND started_at_us >= ? AND started_at_us < ? AND \(filter)",
+                        arguments: [window.startMicros, window.endMicros]
+                    ).reduce(Int128(0)) { $0 + Int128($1) }
+                }
+                let figures = try store.periodFigures(
+                    Budget(id: 1, scope: scope, period: period, limitPico: 1), window: window)
+                #expect(figures.spent == expected, "\(scope) \(period)")
+                #expect(expected > 0)
+            }
+        }
+    }
+}
