@@ -37,11 +37,25 @@ let package = Package(
         // Values only, no I/O.
         .target(name: "LedgerCore", swiftSettings: swiftSettings),
 
+        // Spend budgets: definitions, calendar UTC periods, the reservation arithmetic, the in-process exact counter,
+        // alerts (docs/budgets.md). The stores (LedgerStore, LedgerPostgres) hold the ledger parts.
+        .target(
+            name: "LedgerBudgets",
+            dependencies: [
+                "LedgerCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // SQLite through GRDB: schema, durable group-commit writer, price book, keys.
         .target(
             name: "LedgerStore",
             dependencies: [
                 "LedgerCore",
+                "LedgerBudgets",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The C API under GRDB (same package): the writer binds call rows directly.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -60,6 +74,7 @@ let package = Package(
                 "LedgerCore",
                 // The store protocols (ReportStore) and the SQLite store's price book and costing, shared.
                 "LedgerStore",
+                "LedgerBudgets",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 // The report store's own event-loop thread (synchronous report code waits on its futures).
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -123,6 +138,7 @@ let package = Package(
             name: "LedgerCLI",
             dependencies: [
                 "LedgerCore",
+                "LedgerBudgets",
                 "LedgerStore",
                 "LedgerPostgres",
                 "LedgerProxy",
@@ -145,6 +161,8 @@ let package = Package(
             name: "LedgerBench",
             dependencies: [
                 "LedgerCore",
+                "LedgerBudgets",
+                .product(name: "Metrics", package: "swift-metrics"),
                 "LedgerStore",
                 "LedgerPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -214,6 +232,20 @@ let package = Package(
         ),
 
         .testTarget(
+            name: "LedgerBudgetsTests",
+            dependencies: [
+                "LedgerCore", "LedgerBudgets", "LedgerStore", "LedgerProxy", "LedgerTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "LedgerCoreTests",
             dependencies: ["LedgerCore"],
             swiftSettings: swiftSettings
@@ -257,6 +289,12 @@ let package = Package(
             name: "LedgerPostgresTests",
             dependencies: [
                 "LedgerCore", "LedgerPostgres", "LedgerStore", "LedgerReports", "LedgerTestSupport",
+                "LedgerBudgets", "LedgerProxy",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

@@ -8,7 +8,7 @@ struct HolysheepLedger: AsyncParsableCommand {
         abstract: "An exact LLM cost ledger and OpenAI-compatible proxy (HolySheep relay with official fallback).",
         subcommands: [
             Serve.self, Ping.self, Batch.self, Migrate.self, Prices.self, Keys.self, Report.self, Roi.self,
-            Export.self, Rates.self, RecordSynthetic.self, Reconcile.self, Close.self, Reopen.self,
+            Export.self, Rates.self, RecordSynthetic.self, Reconcile.self, Close.self, Reopen.self, Budgets.self,
         ]
     )
 }

@@ -39,6 +39,9 @@ struct LedgerOptions: ParsableArguments {
         return try LedgerDatabase(path: path)
     }
 
+    /// Opens (and migrates) the SQLite ledger file (for what only the SQLite store has).
+    func openSQLite() throws -> LedgerDatabase { try LedgerDatabase(path: path) }
+
     /// A logger for the commands' own PostgreSQL connections: their errors are reported as one line, not logged.
     static var quietLogger: Logger {
         var logger = Logger(label: "holysheep-ledger")

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Foundation
+import LedgerBudgets
 import LedgerCore
 import LedgerReports
 import LedgerStore
@@ -127,5 +129,34 @@ struct Report: AsyncParsableCommand {
             columns: columns.map(ColumnSelection.init(parsing:)), bom: bom, asRecorded: asRecorded)
         request.moreGroupings = Array((try groupings ?? []).dropFirst())
         try ReportOutput.write(request.render(database: database, nowMicros: ReportOutput.nowMicros()), to: output)
+        // Budget use for the current period, after the terminal table only (files and machine formats unchanged).
+        if format == .table, output == nil {
+            let lines = BudgetUseSection.lines(try await BudgetFigures.uses(ledger, atMicros: ReportOutput.nowMicros()))
+            if !lines.isEmpty { print("\n" + lines.joined(separator: "\n")) }
+        }
+    }
+}
+
+/// `report`'s budget section: each budget in force with this period's spend (docs/budgets.md).
+enum BudgetUseSection {
+    static func lines(_ uses: [BudgetUse]) -> [String] {
+        guard !uses.isEmpty else { return [] }
+        var rows = [["budget", "scope", "period", "from", "limit_usd", "spent_usd", "reserved_usd", "remaining_usd", "used", "resets_at"]]
+        for u in uses {
+            let used = (u.spentPico + u.heldPico) * 10_000 / Int128(u.budget.limitPico)
+            rows.append([
+                String(u.budget.id), u.budget.scope.description, u.budget.period.rawValue, u.window.label,
+                BudgetParsing.usd(Int128(u.budget.limitPico)), BudgetParsing.usd(u.spentPico),
+                BudgetParsing.usd(u.heldPico), BudgetParsing.usd(u.remainingPico),
+                BudgetParsing.percent(Int64(clamping: used)),
+                UTCDate.isoTimestamp(micros: u.window.endMicros),
+            ])
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return ["Budgets this period (exact USD; spent = recorded paid cost, reserved = kept for calls without usage)"]
+            + rows.map { r in
+                r.enumerated().map { i, v in v.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            }
     }
 }

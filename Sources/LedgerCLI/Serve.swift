@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import LedgerBudgets
+import LedgerCore
+import LedgerPostgres
 import LedgerProxy
 import LedgerStore
 import Logging
@@ -38,10 +41,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Configuration file (INI; see config/holysheep-ledger.example.ini).", valueName: "path"))
     var config: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Output tokens a budget reserves for a call that names no max_tokens (default 16384).", valueName: "n"))
+    var budgetOutputCap: Int64?
+
     func run() async throws {
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         let logger = Logger(label: "holysheep-ledger")
-        let configuration = try ServeConfiguration.load(path: config, host: host, port: port)
+        var configuration = try ServeConfiguration.load(path: config, host: host, port: port)
         for provider in configuration.providersMissingKeys {
             logger.warning(
                 "no API key for provider \(provider.name) (\(provider.baseURL)): set \(provider.keyVariables)")
@@ -51,13 +59,39 @@ struct Serve: AsyncParsableCommand {
         let upstream = try CurlUpstreamClient()
         defer { upstream.shutdown() }
         let registry = PrometheusCollectorRegistry()
+        // Spend budgets (docs/budgets.md): the CallAdmission the request pipeline calls before going upstream,
+        // on the same store as the ledger (in-process counters on SQLite, one statement per call on PostgreSQL).
+        let kinds = Array(Set(configuration.providers.map(\.kind)))
+        let outputCap = budgetOutputCap ?? WorstCase.defaultOutputCap
+        let poster = CurlWebhookPoster(client: upstream)
+        let budgetMetrics = PrometheusMetricsFactory(registry: registry)
+        let budgets: any CallAdmission & Service
+        let publishGauges: @Sendable () -> Void
+        if let settings = try ledger.postgres() {
+            let shared = PostgresBudgets(
+                settings: settings, prices: LookupBudgetPrices(AnyPriceLookup(base: store.prices), kinds: kinds),
+                outputCap: outputCap, poster: poster, metrics: budgetMetrics, logger: logger, now: { nowMicros() })
+            budgets = shared
+            // The shared figures are a query away: published as each scrape starts, seen by the next one.
+            publishGauges = { Task { await shared.publishGauges() } }
+        } else if let database = store.backend as? LedgerDatabase, let prices = store.prices as? LivePriceBook {
+            let local = try LocalBudgets(
+                store: BudgetStore(database: database), prices: BudgetPriceBook(book: prices, kinds: kinds),
+                outputCap: outputCap, poster: poster, metrics: budgetMetrics, logger: logger, now: { nowMicros() })
+            budgets = local
+            publishGauges = { local.publishGauges() }
+        } else {
+            throw ValidationError("the ledger \(ledger.location) cannot hold budgets")
+        }
+        configuration.admission = budgets
         let app = buildApplication(
             configuration: configuration, upstream: upstream, recorder: store.recorder, keys: store.keys,
             prices: store.prices,
             metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
-            exposition: PrometheusExposition(registry: registry),
+            exposition: PrometheusExposition(registry: registry, beforeRender: publishGauges),
             ledgerHealth: store.health,
-            reports: ServeReports.endpoint(database: store.backend), services: [store.service], logger: logger)
+            reports: ServeReports.endpoint(database: store.backend), services: [store.service, budgets],
+            logger: logger)
         var group = ServiceGroupConfiguration(
             services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         group.maximumGracefulShutdownDuration = configuration.drainTimeout
@@ -65,10 +99,24 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
+/// Any price lookup as a concrete type (for generic consumers such as the budgets' worst case).
+struct AnyPriceLookup: PriceLookup {
+    let base: any PriceLookup
+    func price(model: String, kind: ProviderKind, atMicros micros: Int64) -> ModelPrice? {
+        base.price(model: model, kind: kind, atMicros: micros)
+    }
+    func models(atMicros micros: Int64) -> [String] { base.models(atMicros: micros) }
+}
+
 /// Renders swift-prometheus's registry for `/metrics`.
 struct PrometheusExposition: MetricsExposition {
     let registry: PrometheusCollectorRegistry
-    func render() -> String { registry.emitToString() }
+    /// Publishes gauges kept elsewhere (the budgets') just before rendering.
+    var beforeRender: @Sendable () -> Void = {}
+    func render() -> String {
+        beforeRender()
+        return registry.emitToString()
+    }
 }
 
 /// `/healthz`'s ledger check: a failing commit (probed again, so it clears once the ledger commits), else whether

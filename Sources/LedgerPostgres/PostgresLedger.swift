@@ -145,10 +145,21 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     static let noCallID: Int64 = -1
 
     package func record(_ event: UsageEvent) async throws {
+        _ = try await recordCosted(event)
+    }
+
+    /// Records like ``record(_:)`` and returns the paid cost of the row as committed (pico-USD; nil when it is
+    /// unpriced or has no usage): the cost metrics and budgets settle with, so they never disagree with the ledger.
+    package func recordCosted(_ event: UsageEvent) async throws -> Int64? {
         guard event.id > 0 else {
             throw PostgresLedgerError.query("no call-id block could be taken from the server; the call is not recorded")
         }
         let costing = try CallRecord.costing(event, book: book.withLock { $0 })
+        try await enqueue(event, costing: costing)
+        return costing.paid
+    }
+
+    private func enqueue(_ event: UsageEvent, costing: CallRecord.Costing) async throws {
         try await withCheckedThrowingContinuation { (done: CheckedContinuation<Void, any Error>) in
             let (wake, refused) = queue.withLock { q -> (CheckedContinuation<Void, Never>?, Bool) in
                 if q.stopped { return (nil, true) }

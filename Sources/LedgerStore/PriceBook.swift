@@ -131,6 +131,12 @@ package struct PriceBook: Sendable, PriceLookup {
         series.values.flatMap { $0.values.flatMap { $0.compactMap { s in s.rows.last { $0.effectiveFromMicros <= micros } } } }
     }
 
+    /// The rows of `model` on the `kind` list in effect at `micros`: the latest of each of its series (budgets
+    /// reserve at the dearest of them).
+    package func rowsInEffect(model: String, kind: ProviderKind, atMicros micros: Int64) -> [Row] {
+        (series[kind]?[model] ?? []).compactMap { s in s.rows.last { $0.effectiveFromMicros <= micros } }
+    }
+
     /// The row a new `entry` would follow: the latest of its own series effective before it (for the typo guard).
     package func previous(of entry: PriceBookEntry) -> Row? {
         series[entry.kind]?[entry.model]?

@@ -7,7 +7,11 @@ import Testing
     @Test func freshDatabaseGetsEveryMigrationOnceAndNoFloatingPointColumns() async throws {
         let settings = try await freshDatabase()
         let names = PostgresMigrations.all.map(\.name)
-        #expect(names == ["0001_ledger", "0002_default_prices", "0003_call_rollup", "0004_price_dimensions", "0005_month_close"])
+        #expect(
+            names == [
+                "0001_ledger", "0002_default_prices", "0003_call_rollup", "0004_price_dimensions", "0005_month_close",
+                "0006_budgets",
+            ])
         let first = try await settings.withConnection(logger: testLogger) {
             try await PostgresMigrations.migrate($0, logger: testLogger)
         }
@@ -47,7 +51,9 @@ import Testing
         }
         #expect(error?.description.contains("9999_from_the_future") == true)
         #expect(try await scalar(settings, "SELECT count(*) FROM price") == 12)
-        #expect(try await scalar(settings, "SELECT count(*) FROM ledger_schema_migration") == 5)
+        #expect(
+            try await scalar(settings, "SELECT count(*) FROM ledger_schema_migration")
+                == Int64(PostgresMigrations.all.count))
         await #expect(throws: PostgresLedgerError.self) { try await PostgresLedger.open(settings, logger: testLogger) }
     }
 
