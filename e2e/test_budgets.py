@@ -191,7 +191,11 @@ def test_sixty_four_clients_share_a_team_budget_exactly_with_alerts(tmp_path):
         wait_for(lambda: delivered() == ["100%", "50%", "80%"], what="three delivered alerts")
         with hook.lock:
             posts = list(hook.posts)
-        assert posts[0][0] == 500 and posts[1][1] == posts[0][1]
+        # The receiver failed the first POST; that alert was retried (same body, later) and then delivered.
+        # Alerts of different thresholds may interleave (they are sent concurrently).
+        assert posts[0][0] == 500
+        assert any(s == 200 and b == posts[0][1] for s, b in posts[1:])
+        assert sorted(b["alert_id"] for s, b in posts if s == 200) == sorted({b["alert_id"] for _, b in posts})
         assert len({b["alert_id"] for _, b in posts}) == 3
         assert all(b["budget_id"] == 1 and b["scope"] == "team ml" and b["period"] == "month"
                    and b["limit_usd"] == "1.00" for _, b in posts)

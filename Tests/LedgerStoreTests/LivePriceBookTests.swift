@@ -26,14 +26,14 @@ import Testing
         #expect(book.bookLoads == 1)
 
         // Another connection (as `serve`'s writer or another process) commits calls, one transaction each, for
-        // longer than several refresh intervals; the book is asked for on every one.
+        // longer than several refresh intervals and at least 20 of them; the book is asked for on every one.
         let other = try LedgerDatabase(path: ledger.path)
         let writer = try LedgerWriter(database: other, logger: Logger(label: "test"))
         let deadline = ContinuousClock.now + LivePriceBook.refreshInterval * 4
         var id: Int64 = 1
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await writer.run() }
-            while ContinuousClock.now < deadline {
+            while ContinuousClock.now < deadline || id <= 20 {
                 try await writer.record(
                     UsageEvent(
                         id: id, startedAtMicros: 1, finishedAtMicros: 2, endpoint: "/v1/chat/completions",
@@ -44,7 +44,7 @@ import Testing
             }
             group.cancelAll()
         }
-        #expect(id > 10)
+        #expect(id > 20)
         #expect(book.bookLoads == 1, "the book was reloaded for calls, not prices")
 
         // A price added by another connection applies within the refresh interval, with one reload.
