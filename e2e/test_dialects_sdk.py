@@ -239,6 +239,9 @@ def test_each_seed_model_falls_back_to_its_own_vendor(tmp_path):
             ("deepseek-v3.2", "deepseek", "official", 1, "ok"),
             ("claude-sonnet-4.5", "anthropic", "official", 1, "ok"),
         ]
+        # The model priced, and the vendor's own name for it that was sent upstream.
+        assert [r["upstream_model"] for r in rows] == ["gpt-4.1", "gemini-2.5-flash", "deepseek-chat",
+                                                       "claude-sonnet-4-5"]
         official = {
             "gpt-4.1": GPT41_OFFICIAL,
             "gemini-2.5-flash": dict(input=300_000, read=75_000, output=2_500_000),

@@ -55,6 +55,9 @@ package struct UsageEvent: Sendable, Hashable, Codable {
     /// "project=atlas,env=prod" as the client sent it in `X-Ledger-Tags`, normalised.
     package var tags: String?
     package var upstreamRequestID: String?
+    /// The model id sent upstream (the provider's `model_map` name for the model), nil when the call never went
+    /// upstream.
+    package var upstreamModel: String? = nil
 
     package init(
         id: Int64, startedAtMicros: Int64, finishedAtMicros: Int64, endpoint: String, requestedModel: String? = nil,

@@ -24,7 +24,7 @@ import Synchronization
 package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLookup, Service {
     /// Bits of a call id numbered inside one block.
     package static let idBlockBits = 32
-    /// The largest batch: 1,000 rows x 41 columns stays under PostgreSQL's 65,535 bind parameters.
+    /// The largest batch: 1,000 rows x 42 columns stays under PostgreSQL's 65,535 bind parameters.
     package static let maxBatch = 1_000
 
     package let settings: PostgresSettings
@@ -501,9 +501,9 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         key_id, team, tags, upstream_request_id,
         price_status, official_price_id, holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd,
         cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens, service_tier,
-        missing_costs
+        missing_costs, upstream_model
         """
-    static let columnCount = 41
+    static let columnCount = 42
 
     /// The rollup half of the statement: the inserted rows (RETURNING) grouped per rollup key, in key order (so
     /// two replicas' batches lock shared rollup rows in the same order), added to `call_rollup`.
@@ -590,6 +590,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
             bindings.append(u?.audioCompletionTokens)
             bindings.append(u?.serviceTier)
             bindings.append(c.missing)
+            bindings.append(event.upstreamModel)
         }
         let sql = """
             WITH inserted AS (

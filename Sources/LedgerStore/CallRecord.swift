@@ -14,9 +14,9 @@ package enum CallRecord {
             key_id, team, tags, upstream_request_id,
             price_status, official_price_id, holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd,
             cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens, service_tier,
-            missing_costs
+            missing_costs, upstream_model
         ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-                  ?, ?, ?, ?, ?, ?)
+                  ?, ?, ?, ?, ?, ?, ?)
         """
 
     /// The three costs of a call and the price rows they came from (the PostgreSQL store costs with this too).
@@ -132,6 +132,7 @@ package enum CallRecord {
         bind.int(u?.audioCompletionTokens)
         bind.text(u?.serviceTier)
         bind.text(c.missing)
+        bind.text(event.upstreamModel)
         try bind.execute(db)
         try rollup.add(event, month: month, costing: c)
         return c.paid

@@ -358,6 +358,7 @@ import Testing
                 #expect(response.headers[.ledgerUpstreamModel] == call.sent, "call \(index)")
                 let event = try await h.row(count: index + 1)
                 #expect(event.provider == call.provider && event.providerKind == .official && event.fallbackUsed)
+                #expect(event.upstreamModel == call.sent, "call \(index): the row records the model id sent")
                 let sent = try #require(h.stub.requests.last)
                 #expect(sent.json?["model"] as? String == call.sent, "call \(index)")
                 #expect(sent.authorization == call.auth, "call \(index)")

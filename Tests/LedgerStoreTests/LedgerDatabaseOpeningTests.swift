@@ -33,7 +33,7 @@ import Testing
             #expect(
                 applied == [
                     "0001_ledger", "0002_default_prices", "0003_call_rollup", "0004_price_dimensions",
-                    "0005_month_close", "0006_budgets",
+                    "0005_month_close", "0006_budgets", "0007_upstream_model",
                 ])
             let prices = try ledger.writer.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM price") }
             #expect(prices == DefaultPrices.entries.count)

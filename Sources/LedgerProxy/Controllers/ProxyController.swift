@@ -262,6 +262,7 @@ package struct ProxyController: Sendable {
             call.event.provider = provider.name
             call.event.providerKind = provider.kind
             call.upstreamModel = routed.map { provider.service.upstreamModel(for: $0) }
+            call.event.upstreamModel = call.upstreamModel
         }
         if let error = result.error {
             call.event.upstreamLatencyMicros = Self.micros(ContinuousClock.now - upstreamStart)
