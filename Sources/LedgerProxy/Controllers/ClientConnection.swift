@@ -28,8 +28,10 @@ package final class ClientConnection: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The connection's event loop, for timers that must not outlive what they time (the body timeout).
+    package let eventLoop: (any EventLoop)?
 
-    package init() {}
+    package init(eventLoop: (any EventLoop)? = nil) { self.eventLoop = eventLoop }
 
     /// Marks the connection closed and runs the registered action, once.
     package func close() {
@@ -91,12 +93,13 @@ enum ClientConnections {
 final class ClientConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
-    private let connection = ClientConnection()
+    private var connection = ClientConnection()
     private var key: ObjectIdentifier?
 
     func handlerAdded(context: ChannelHandlerContext) {
         let key = ObjectIdentifier(context.channel)
         self.key = key
+        connection = ClientConnection(eventLoop: context.eventLoop)
         ClientConnections.register(connection, for: key)
     }
 
