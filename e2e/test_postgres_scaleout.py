@@ -370,7 +370,7 @@ def test_while_postgresql_is_down_calls_get_503_before_any_upstream_request_then
             assert status == 200
             _cluster("down")
             try:
-                # The first call after the server went away: its key cannot be checked within the lookup bound (5 s),
+                # The first call after the server went away: its key cannot be checked within the lookup bound (10 s),
                 # so it is refused (401; limit: the proxy does not tell "unverifiable" from "unknown"), or, had
                 # it been checked already, its commit is retried for the retry window and fails: 503. Never a 200.
                 status, _, body = post(base, key, CHAT, timeout=60)

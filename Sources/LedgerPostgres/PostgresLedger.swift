@@ -202,7 +202,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         guard let prefix = Self.lookupPrefix(of: secret) else { return nil }
         // Bounded: the pool waits for a connection without limit while the server is down. A server that comes back
         // within the bound (a restart: its connections are cut, new ones refused a moment) only delays the call;
-        // the lookup is retried until then.
+        // the lookup is retried until then (`lookupWindow`).
         let deadline = ContinuousClock.now + Self.lookupWindow
         var delay = Duration.milliseconds(20)
         while true {
@@ -244,8 +244,9 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         return found.withLock { $0 }
     }
 
-    /// How long a key lookup waits for the server.
-    static let lookupWindow = Duration.seconds(5)
+    /// How long a key lookup (and a price refresh, an id-block claim) waits for the server: as long as a batch
+    /// is retried, so a restart that is slow under load still only delays calls.
+    static let lookupWindow = Duration.seconds(10)
 
     /// The lookup prefix of a well-formed secret (`hsl-` + 8 characters, at most 256 bytes), as in the SQLite store.
     static func lookupPrefix(of secret: String) -> String? {
