@@ -196,6 +196,7 @@ let package = Package(
         .executableTarget(
             name: "ProxyBench",
             dependencies: [
+                "LedgerBudgets",
                 "LedgerCore",
                 "LedgerStore",
                 "LedgerProxy",

@@ -2,7 +2,7 @@
 // and streamed, at concurrency 1 and 64. Prints req/s, p50/p99 latency, the proxy's added latency, and the proxy
 // process's RSS and CPU time per request. Not a test: numbers depend on the machine.
 //
-//   swift run -c release ProxyBench [--requests N] [--soak N] [--ledger on|off|bare]
+//   swift run -c release ProxyBench [--requests N] [--soak N] [--ledger on|off|bare|budget]
 //                                   [--only streamed|non-stream] [--concurrency N]
 //                                   [--dialect chat|messages|responses|all]
 //
@@ -17,6 +17,7 @@
 // and the load generator (libcurl, the same client the proxy uses) share this process.
 import Foundation
 import Hummingbird
+import LedgerBudgets
 import LedgerCore
 import LedgerProxy
 import LedgerStore
@@ -71,14 +72,16 @@ func runBareRelayChild(upstreamPort: Int, port: Int) async throws {
 }
 
 /// The proxy as `serve` builds it, on a fixed port, until SIGTERM.
-func runProxyChild(upstreamPort: Int, port: Int, databasePath: String, ledgerOn: Bool, secret: String) async throws {
+func runProxyChild(
+    upstreamPort: Int, port: Int, databasePath: String, ledgerOn: Bool, budgeted: Bool, secret: String
+) async throws {
     var logger = Logger(label: "proxy-bench")
     logger.logLevel = .warning
     let database = try LedgerDatabase(path: databasePath)
     let writer = try LedgerWriter(database: database, logger: logger)
     let upstream = try CurlUpstreamClient()
     defer { upstream.shutdown() }
-    let configuration = ProxyConfiguration(
+    var configuration = ProxyConfiguration(
         host: "127.0.0.1", port: port,
         providers: [
             ProviderConfiguration(
@@ -87,15 +90,33 @@ func runProxyChild(upstreamPort: Int, port: Int, databasePath: String, ledgerOn:
         ])
     let registry = PrometheusCollectorRegistry()
     let recorder: any UsageRecorder = ledgerOn ? writer : DiscardingRecorder()
+    var services: [any Service] = [writer]
+    let prices = try LivePriceBook(database: database)
+    if budgeted {
+        // `--ledger budget`: a team budget and a key budget over every call (never reached), as `serve` builds them.
+        let store = BudgetStore(database: database)
+        _ = try store.set(
+            scope: .team("bench"), period: .month, limitPico: 1_000_000 * 1_000_000_000_000, action: .block,
+            alertAtBasisPoints: [5_000, 8_000, 10_000], webhook: nil, nowMicros: 0)
+        _ = try store.set(
+            scope: .key(1), period: .day, limitPico: 1_000_000 * 1_000_000_000_000, action: .block,
+            alertAtBasisPoints: [], webhook: nil, nowMicros: 0)
+        let budgets = try LocalBudgets(
+            store: store, prices: BudgetPriceBook(book: prices, kinds: [.holysheep]), poster: nil,
+            metrics: PrometheusMetricsFactory(registry: registry), logger: logger,
+            now: { Int64(Date().timeIntervalSince1970 * 1_000_000) })
+        configuration.admission = budgets
+        services.append(budgets)
+    }
     let app = buildApplication(
         configuration: configuration, upstream: upstream, recorder: recorder,
         keys: BenchKeyVerifier(
             base: ledgerOn
                 ? try KeyVerifier(database: database)
                 : StaticKeyVerifier([secret: ClientIdentity(keyID: 1, name: "bench", team: nil)])),
-        prices: try database.loadPriceBook(),
+        prices: prices,
         metrics: ProxyMetrics(factory: PrometheusMetricsFactory(registry: registry)),
-        services: [writer], logger: logger)
+        services: services, logger: logger)
     try await ServiceGroup(
         configuration: ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm], logger: logger)
     ).run()
@@ -247,11 +268,11 @@ func runBenchmark() async throws {
     let requests = option("--requests", default: 20_000)
     let soak = option("--soak", default: 0)
     let mode = option("--ledger") ?? "on"
-    guard ["on", "off", "bare"].contains(mode) else {
-        print("--ledger takes on (default), off or bare")
+    guard ["on", "off", "bare", "budget"].contains(mode) else {
+        print("--ledger takes on (default), off, bare or budget")
         return
     }
-    let ledgerOn = mode == "on"
+    let ledgerOn = mode == "on" || mode == "budget"
     // `--only streamed` / `--only non-stream` and `--concurrency 64` pick scenarios (for profiling one of them).
     let only = option("--only")
     let streamModes = only == "streamed" ? [true] : only == "non-stream" ? [false] : [false, true]
@@ -296,7 +317,9 @@ func runBenchmark() async throws {
             mode == "bare"
                 ? "ProxyBench: stub upstream direct vs through a bare Hummingbird + libcurl relay (the floor; not the proxy)"
                 : "ProxyBench: stub upstream direct vs through the holysheep-ledger proxy, ledger "
-                    + (ledgerOn ? "on (SQLite WAL file)" : "off (calls discarded)"))
+                    + (mode == "budget"
+                        ? "on (SQLite WAL file), a team and a key budget over every call"
+                        : ledgerOn ? "on (SQLite WAL file)" : "off (calls discarded)"))
         print(
             "requests per scenario: \(requests) (concurrency 1: \(requests / 10)); latency = request start to last byte"
         )
@@ -361,8 +384,9 @@ if CommandLine.arguments.count >= 7 && CommandLine.arguments[1] == "proxy-child"
 } else if CommandLine.arguments.count >= 7 && CommandLine.arguments[1] == "proxy-child" {
     try await runProxyChild(
         upstreamPort: Int(CommandLine.arguments[2]) ?? 0, port: Int(CommandLine.arguments[3]) ?? 0,
-        databasePath: CommandLine.arguments[4], ledgerOn: CommandLine.arguments[5] == "on",
-        secret: CommandLine.arguments[6])
+        databasePath: CommandLine.arguments[4],
+        ledgerOn: CommandLine.arguments[5] == "on" || CommandLine.arguments[5] == "budget",
+        budgeted: CommandLine.arguments[5] == "budget", secret: CommandLine.arguments[6])
 } else {
     try await runBenchmark()
 }
