@@ -262,3 +262,77 @@ def test_budgets_cli_refuses_bad_input_in_one_line_and_writes_nothing(tmp_path):
     result = subprocess.run([BIN, "budgets", "remove", "2", "--db", str(db)], capture_output=True, text=True)
     assert result.returncode != 0 and result.stderr.strip() == "Error: no budget 2 (see `budgets list`)"
     assert "Budgets this period" in _cli(db, "report")
+
+
+def test_two_postgresql_replicas_share_a_team_budget_exactly(tmp_path):
+    """Point 3 across replicas: two `serve` processes on one PostgreSQL ledger, 64 openai-SDK clients split between
+    them, one 1.00 USD team budget set with `budgets set --db postgres://…`. The reservation is one statement in the
+    shared ledger, so the team's recorded paid cost ends within 1.00 USD and at least 1.00 USD minus one call, and
+    every refused call was refused before going upstream."""
+    import test_postgres_scaleout as pg  # the throwaway cluster's helpers (its URL comes from the test command)
+
+    upstream = _server(_Upstream)
+    name = "e2e_budget_" + os.urandom(6).hex()
+    pg.psql(pg.CLUSTER, f"CREATE DATABASE {name}")
+    db = pg.CLUSTER.rsplit("/", 1)[0] + "/" + name
+    procs = []
+    try:
+        _cli(db, "migrate")
+        _cli(db, "prices", "set", "--model", MODEL, "--input", "0.01", "--output", "26", "--from", "2020-01-01",
+             "--source", "e2e", "--holysheep-input", "0.01", "--holysheep-cached-input", "0.01",
+             "--holysheep-output", "26")
+        keys = [_key(db, "a"), _key(db, "b")]
+        out = _cli(db, "budgets", "set", "--team", "ml", "--limit-usd", "1.00", "--period", "month")
+        assert "budget 1: team ml, 1.00 USD per month, block" in out
+        listed = _cli(db, "budgets", "list").splitlines()
+        assert listed[1].split("\t")[:5] == ["1", "team ml", "month", "block", "1.00"]
+        config = tmp_path / "proxy.ini"
+        config.write_text(f"[provider holysheep]\nbase_url = http://127.0.0.1:{upstream.server_port}/v1\n"
+                          "timeout_seconds = 30\n")
+        env = dict(os.environ, HOLYSHEEP_API_KEY="upstream-secret")
+        env.pop("OFFICIAL_API_KEY", None)
+        bases = []
+        for _ in range(2):
+            port = free_port()
+            procs.append(subprocess.Popen(
+                [BIN, "serve", "--port", str(port), "--config", str(config), "--db", db],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            bases.append(f"http://127.0.0.1:{port}")
+        for base in bases:
+            wait_until_listening(base)
+        refusals = []
+
+        def client(n):
+            c = openai.OpenAI(api_key=keys[n % 2], base_url=bases[n % 2] + "/v1", max_retries=0, timeout=60)
+            admitted = 0
+            while admitted < 40:
+                try:
+                    c.chat.completions.create(
+                        model=MODEL, messages=[{"role": "user", "content": "hi"}], max_tokens=1000)
+                except openai.RateLimitError as error:
+                    refusals.append(error)
+                    return admitted
+                admitted += 1
+            return admitted
+
+        with concurrent.futures.ThreadPoolExecutor(64) as pool:
+            admitted = sum(pool.map(client, range(64)))
+
+        [[paid, ok, refused]] = pg.psql(
+            db, "SELECT coalesce(sum(cost_paid_pusd) FILTER (WHERE status = 'ok'), 0), "
+                "count(*) FILTER (WHERE status = 'ok'), count(*) FILTER (WHERE status = 'client_error') FROM call")
+        paid, ok, refused = int(paid), int(ok), int(refused)
+        assert paid <= LIMIT_PUSD
+        assert paid >= LIMIT_PUSD - CALL_PUSD
+        assert ok == admitted and paid == admitted * CALL_PUSD
+        assert upstream.calls == admitted
+        assert len(refusals) == 64 and refused == 64
+        assert all(e.status_code == 429 and e.code == "budget_exceeded" for e in refusals)
+        listed = _cli(db, "budgets", "list").splitlines()
+        row = dict(zip(listed[0].split("\t"), listed[1].split("\t")))
+        assert int(round(float(row["spent_usd"]) * 1e12)) == paid
+    finally:
+        for proc in procs:
+            pg.stop(proc)
+        upstream.shutdown()
+        pg.psql(pg.CLUSTER, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
