@@ -282,8 +282,9 @@ def test_two_postgresql_replicas_share_a_team_budget_exactly(tmp_path):
              "--source", "e2e", "--holysheep-input", "0.01", "--holysheep-cached-input", "0.01",
              "--holysheep-output", "26")
         keys = [_key(db, "a"), _key(db, "b")]
-        out = _cli(db, "budgets", "set", "--team", "ml", "--limit-usd", "1.00", "--period", "month")
-        assert "budget 1: team ml, 1.00 USD per month, block" in out
+        out = _cli(db, "budgets", "set", "--team", "ml", "--limit-usd", "1.00", "--period", "month",
+                   "--alert-at", "50%")
+        assert "budget 1: team ml, 1.00 USD per month, block, alerts at 50%" in out
         listed = _cli(db, "budgets", "list").splitlines()
         assert listed[1].split("\t")[:5] == ["1", "team ml", "month", "block", "1.00"]
         config = tmp_path / "proxy.ini"
@@ -331,6 +332,10 @@ def test_two_postgresql_replicas_share_a_team_budget_exactly(tmp_path):
         listed = _cli(db, "budgets", "list").splitlines()
         row = dict(zip(listed[0].split("\t"), listed[1].split("\t")))
         assert int(round(float(row["spent_usd"]) * 1e12)) == paid
+        # One alert for the 50% threshold across both replicas (deduplicated in the shared ledger).
+        assert row["alerts_sent"] == "1" and row["last_alert"].startswith("50% at ")
+        [[alerts]] = pg.psql(db, "SELECT count(*) FROM budget_alert")
+        assert alerts == "1"
     finally:
         for proc in procs:
             pg.stop(proc)

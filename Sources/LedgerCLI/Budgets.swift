@@ -174,9 +174,16 @@ struct BudgetsList: AsyncParsableCommand {
     func run() async throws {
         let listings: [BudgetStore.Listing]
         if let settings = try ledger.postgres() {
-            // The shared figures; alert history is in the budget_alert tables (not summarised here yet).
-            listings = try await BudgetFigures.withPostgres(settings) { try await $0.uses(atMicros: nowMicros()) }
-                .map { BudgetStore.Listing(use: $0, alertsThisPeriod: 0, lastAlert: nil) }
+            // The shared figures, and each budget's alerts from the ledger.
+            listings = try await BudgetFigures.withPostgres(settings) { budgets in
+                var listings: [BudgetStore.Listing] = []
+                for use in try await budgets.uses(atMicros: nowMicros()) {
+                    let alerts = try await budgets.alertSummary(
+                        budgetID: use.budget.id, periodStartMicros: use.window.startMicros)
+                    listings.append(BudgetStore.Listing(use: use, alertsThisPeriod: alerts.count, lastAlert: alerts.last))
+                }
+                return listings
+            }
         } else {
             listings = try BudgetStore(database: ledger.openSQLite()).list(atMicros: nowMicros())
         }

@@ -1,5 +1,6 @@
 package import LedgerBudgets
 package import LedgerCore
+package import LedgerStore
 package import Logging
 package import Metrics
 import PostgresNIO
@@ -381,6 +382,35 @@ package final class PostgresBudgets: CallAdmission, Service {
             }
         }
         return result
+    }
+
+    /// How many alerts a budget sent in the period starting at `periodStartMicros`, and its last alert (any period):
+    /// what `budgets list` shows.
+    package func alertSummary(budgetID: Int64, periodStartMicros: Int64) async throws
+        -> (count: Int, last: BudgetStore.AlertRecord?)
+    {
+        var count = 0
+        let counted = try await client.query(
+            """
+            SELECT count(*)::bigint FROM budget_alert
+            WHERE budget_id = \(budgetID) AND period_start_us = \(periodStartMicros)
+            """, logger: logger)
+        for try await n in counted.decode(Int64.self) { count = Int(n) }
+        var last: BudgetStore.AlertRecord?
+        let rows = try await client.query(
+            """
+            SELECT a.id, a.period_start_us, a.threshold_bp, a.reason, a.created_at_us, a.delivered_at_us,
+                   (SELECT count(*) FROM budget_alert_attempt t WHERE t.alert_id = a.id)::bigint
+            FROM budget_alert a WHERE a.budget_id = \(budgetID) ORDER BY a.created_at_us DESC, a.id DESC LIMIT 1
+            """, logger: logger)
+        for try await (id, start, bp, reason, created, delivered, attempts) in rows.decode(
+            (Int64, Int64, Int64, String, Int64, Int64?, Int64).self)
+        {
+            last = BudgetStore.AlertRecord(
+                id: id, periodStartMicros: start, thresholdBasisPoints: bp, reason: reason, createdAtMicros: created,
+                deliveredAtMicros: delivered, attempts: Int(attempts))
+        }
+        return (count, last)
     }
 
     /// Records the `/metrics` gauges from the shared figures.

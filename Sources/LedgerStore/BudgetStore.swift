@@ -155,6 +155,19 @@ package struct BudgetStore: LocalBudgetStore {
         package var createdAtMicros: Int64
         package var deliveredAtMicros: Int64?
         package var attempts: Int
+
+        package init(
+            id: Int64, periodStartMicros: Int64, thresholdBasisPoints: Int64, reason: String, createdAtMicros: Int64,
+            deliveredAtMicros: Int64?, attempts: Int
+        ) {
+            self.id = id
+            self.periodStartMicros = periodStartMicros
+            self.thresholdBasisPoints = thresholdBasisPoints
+            self.reason = reason
+            self.createdAtMicros = createdAtMicros
+            self.deliveredAtMicros = deliveredAtMicros
+            self.attempts = attempts
+        }
     }
 
     /// A budget with its figures for the period containing `atMicros` and its alerts in that period.
