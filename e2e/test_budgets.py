@@ -336,6 +336,8 @@ def test_two_postgresql_replicas_share_a_team_budget_exactly(tmp_path):
         assert row["alerts_sent"] == "1" and row["last_alert"].startswith("50% at ")
         [[alerts]] = pg.psql(db, "SELECT count(*) FROM budget_alert")
         assert alerts == "1"
+        report = _cli(db, "report")
+        assert "Budgets this period" in report and "team ml" in report
     finally:
         for proc in procs:
             pg.stop(proc)
