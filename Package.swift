@@ -220,6 +220,7 @@ let package = Package(
         .target(
             name: "LedgerTestSupport",
             dependencies: [
+                "LedgerBudgets",
                 "LedgerCore",
                 "LedgerStore",
                 .product(name: "GRDB", package: "GRDB.swift"),

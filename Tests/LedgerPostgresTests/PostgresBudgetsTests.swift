@@ -2,6 +2,7 @@ import Foundation
 import LedgerBudgets
 import LedgerCore
 import LedgerPostgres
+import LedgerTestSupport
 import LedgerProxy
 import Logging
 import MetricsTestKit
@@ -64,7 +65,7 @@ import Testing
     func running<T: Sendable>(_ replicas: [PostgresBudgets], _ body: () async throws -> T) async throws -> T {
         let tasks = replicas.map { r in Task { try await r.run() } }
         do {
-            for r in replicas { try await budgetWaitUntil("the pool up") { (try? await r.reload()) != nil } }
+            for r in replicas { try await waitUntil("the pool up") { (try? await r.reload()) != nil } }
             let value = try await body()
             for t in tasks { t.cancel() }
             for t in tasks { _ = try? await t.value }
@@ -138,10 +139,10 @@ import Testing
         let settings = try await prepared()
         let ledger = try await PostgresLedger.open(settings, logger: testLogger)
         let key = try await scalar(settings, "SELECT id FROM api_key WHERE name = 'a'")
-        let receiver = BudgetWebhookReceiver(failFirst: 2)
+        let receiver = WebhookReceiver(failFirst: 2)
         let curl = try CurlUpstreamClient()
         defer { curl.shutdown() }
-        let poster = BudgetTestPoster { url, json, headers in
+        let poster = TestPoster { url, json, headers in
             try await curl.send(
                 UpstreamRequest(
                     method: "POST", url: url, headers: headers.map { ($0.name, $0.value) },
@@ -167,7 +168,7 @@ import Testing
                     await b.settle(held, paidPico: 300_000_000_000)
                 }()
                 _ = try await (first, second)
-                try await budgetWaitUntil("the alerts handled") { a.pendingAlerts == 0 && b.pendingAlerts == 0 }
+                try await waitUntil("the alerts handled") { a.pendingAlerts == 0 && b.pendingAlerts == 0 }
             }
         }
         #expect(try await scalar(settings, "SELECT count(*) FROM budget_alert") == 1)

@@ -7,15 +7,15 @@ import ServiceLifecycle
 import Synchronization
 
 /// A local webhook receiver on 127.0.0.1: answers 500 to the first `failFirst` POSTs, then 200; keeps every body.
-final class WebhookReceiver: Sendable {
-    let failFirst: Int
+package final class WebhookReceiver: Sendable {
+    package let failFirst: Int
     private let received = Mutex<[(status: Int, body: String)]>([])
 
-    init(failFirst: Int) { self.failFirst = failFirst }
+    package init(failFirst: Int) { self.failFirst = failFirst }
 
-    var requests: [(status: Int, body: String)] { received.withLock { $0 } }
+    package var requests: [(status: Int, body: String)] { received.withLock { $0 } }
 
-    func run<T: Sendable>(_ body: @Sendable (Int) async throws -> T) async throws -> T {
+    package func run<T: Sendable>(_ body: @Sendable (Int) async throws -> T) async throws -> T {
         let router = Router()
         router.post("/hook") { request, _ -> Response in
             let bytes = try await request.body.collect(upTo: 1 << 16)
@@ -52,15 +52,19 @@ final class WebhookReceiver: Sendable {
 
 /// POSTs with URLSession-free plain sockets would be more code; the tests use the proxy's libcurl client through
 /// this small adapter, as `serve` does (LedgerCLI's CurlWebhookPoster).
-struct TestPoster: WebhookPoster {
-    let send: @Sendable (String, [UInt8], [(name: String, value: String)]) async throws -> Int
-    func post(url: String, json: [UInt8], headers: [(name: String, value: String)]) async throws -> Int {
+package struct TestPoster: WebhookPoster {
+    package let send: @Sendable (String, [UInt8], [(name: String, value: String)]) async throws -> Int
+    package init(send: @escaping @Sendable (String, [UInt8], [(name: String, value: String)]) async throws -> Int) {
+        self.send = send
+    }
+
+    package func post(url: String, json: [UInt8], headers: [(name: String, value: String)]) async throws -> Int {
         try await send(url, json, headers)
     }
 }
 
 /// Waits for `condition` with a deadline (no sleeps as synchronisation: polls the condition itself).
-func waitUntil(
+package func waitUntil(
     _ what: String, timeout: Duration = .seconds(20), _ condition: @Sendable () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
