@@ -68,28 +68,44 @@ package enum CallRecord {
     /// once: a batch of 40 calls of one model, team and day costs one rollup upsert instead of 40 trigger runs
     /// (bench/reports.md).
     /// Returns each row's paid cost in pico-USD (nil when unpriced or without usage), in order.
+    /// `statements` are the two prepared statements to run (the writer holds its own; others pass `.cached(db)`).
     @discardableResult
-    static func insert<Events: Sequence<UsageEvent>>(_ events: Events, book: PriceBook, db: Database) throws
-        -> [Int64?]
-    {
+    static func insert<Events: Sequence<UsageEvent>>(
+        _ events: Events, book: PriceBook, db: Database, statements: InsertStatements
+    ) throws -> [Int64?] {
         var rollup = RollupBatch()
         var paid: [Int64?] = []
         paid.reserveCapacity(events.underestimatedCount)
-        for event in events { paid.append(try insertCall(event, book: book, db: db, rollup: &rollup)) }
-        try rollup.upsert(db: db)
+        for event in events {
+            paid.append(try insertCall(event, book: book, db: db, statement: statements.call, rollup: &rollup))
+        }
+        try rollup.upsert(db: db, statement: statements.rollup)
         return paid
     }
 
+    /// The `call` insert and the `call_rollup` upsert, prepared on one connection.
+    struct InsertStatements {
+        var call: SQLiteStatement
+        var rollup: SQLiteStatement
+
+        /// GRDB's cached statements of `db`: found by hashing each SQL text (about 2,000 characters together) on
+        /// every use, which the writer avoids by holding its own (``LedgerWriter``).
+        static func cached(_ db: Database) throws -> InsertStatements {
+            InsertStatements(
+                call: try db.cachedStatement(sql: insertSQL).sqliteStatement,
+                rollup: try db.cachedStatement(sql: RollupBatch.upsertSQL).sqliteStatement)
+        }
+    }
+
     /// Inserts one `call` row and adds it to `rollup`.
-    /// Binds with the SQLite C API on GRDB's cached statement: the writer's hot path, where boxing 41 values into
+    /// Binds with the SQLite C API on a prepared statement: the writer's hot path, where boxing 41 values into
     /// `StatementArguments` cost more than the insert itself (bench/README.md).
-    private static func insertCall(_ event: UsageEvent, book: PriceBook, db: Database, rollup: inout RollupBatch)
-        throws -> Int64?
-    {
+    private static func insertCall(
+        _ event: UsageEvent, book: PriceBook, db: Database, statement: SQLiteStatement, rollup: inout RollupBatch
+    ) throws -> Int64? {
         let c = try costing(event, book: book)
         let u = event.usage
         let month = Int64(BillingMonth(containing: event.startedAtMicros).code)
-        let statement = try db.cachedStatement(sql: insertSQL).sqliteStatement
         var bind = StatementBinder(statement)
         bind.int(event.id)
         bind.int(event.startedAtMicros)

@@ -114,7 +114,7 @@ package struct LedgerDatabase: Sendable {
     package func insert(_ events: [UsageEvent]) throws {
         try writer.write { db in
             let book = try PriceBook.load(db)
-            try CallRecord.insert(events, book: book, db: db)
+            try CallRecord.insert(events, book: book, db: db, statements: .cached(db))
         }
     }
 

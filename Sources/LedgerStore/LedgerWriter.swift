@@ -37,6 +37,32 @@ package final class LedgerWriter: UsageRecorder, Service {
     private let counters = Mutex(Statistics())
     private let failure = Mutex<CommitFailure?>(nil)
     private let executor = DedicatedTaskExecutor(label: "holysheep-ledger.writer")
+    private let prepared = Mutex<PreparedStatements?>(nil)
+
+    /// The statements of every commit, prepared once on the writer connection and held (finalized when `run()`
+    /// ends). GRDB's `cachedStatement(sql:)` would find them by hashing their SQL text, about 2,000 characters
+    /// together, five times per transaction: ~12,000 instructions of a one-row batch (bench/callgrind.py).
+    /// `@unchecked Sendable`: a GRDB `Statement` belongs to its connection, and these are only touched inside the
+    /// writer connection's `writeWithoutTransaction`, which GRDB runs one at a time on that connection's queue.
+    private final class PreparedStatements: @unchecked Sendable {
+        let begin: Statement
+        let commit: Statement
+        let dataVersion: Statement
+        let call: Statement
+        let rollup: Statement
+
+        init(_ db: Database) throws {
+            begin = try db.makeStatement(sql: "BEGIN IMMEDIATE")
+            commit = try db.makeStatement(sql: "COMMIT")
+            dataVersion = try db.makeStatement(sql: "PRAGMA data_version")
+            call = try db.makeStatement(sql: CallRecord.insertSQL)
+            rollup = try db.makeStatement(sql: RollupBatch.upsertSQL)
+        }
+
+        var insert: CallRecord.InsertStatements {
+            CallRecord.InsertStatements(call: call.sqliteStatement, rollup: rollup.sqliteStatement)
+        }
+    }
 
     /// Why commits fail, and the row whose commit failed (what the probe tries to insert, then rolls back).
     private struct CommitFailure {
@@ -165,6 +191,7 @@ package final class LedgerWriter: UsageRecorder, Service {
             self.beginDraining()
         }
         activeCheckpointer?.uninstall(from: database.writer)
+        finalizeStatements()
         lock?.release()
         logger.info("ledger writer drained and stopped")
     }
@@ -248,7 +275,11 @@ package final class LedgerWriter: UsageRecorder, Service {
         let start = clock.now
         var paid: [Int64?] = []
         do {
-            try transaction { db in paid = try CallRecord.insert(events, book: priceBook(db), db: db) }
+            try transaction { db, statements in
+                paid = try CallRecord.insert(
+                    events, book: priceBook(db, dataVersion: statements.dataVersion), db: db,
+                    statements: statements.insert)
+            }
         } catch {
             noteFailure(error, sample: events.first)
             throw error
@@ -292,7 +323,8 @@ package final class LedgerWriter: UsageRecorder, Service {
                 try database.writer.writeWithoutTransaction { db in
                     try db.execute(sql: "BEGIN IMMEDIATE")
                     defer { if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") } }
-                    try CallRecord.insert(CollectionOfOne(sample), book: priceBook(db), db: db)
+                    try CallRecord.insert(
+                        CollectionOfOne(sample), book: priceBook(db), db: db, statements: .cached(db))
                 }
             }
         } catch {
@@ -305,24 +337,36 @@ package final class LedgerWriter: UsageRecorder, Service {
         return nil
     }
 
-    /// Runs `body` in one IMMEDIATE transaction on the writer connection. The BEGIN and COMMIT statements are
-    /// prepared once and cached (GRDB's `write` parses both for every transaction: ~4% of the proxy's CPU per call
-    /// at concurrency 1, ProxyBench under perf).
-    private func transaction(_ body: (Database) throws -> Void) throws {
+    /// Runs `body` in one IMMEDIATE transaction on the writer connection, with the writer's prepared statements.
+    private func transaction(_ body: (Database, PreparedStatements) throws -> Void) throws {
         try database.writer.writeWithoutTransaction { db in
-            try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
-            do {
-                try body(db)
-                try db.cachedStatement(sql: "COMMIT").execute()
-            } catch {
-                if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
-                throw error
+            try prepared.withLock { holder in
+                let statements: PreparedStatements
+                if let existing = holder {
+                    statements = existing
+                } else {
+                    statements = try PreparedStatements(db)
+                    holder = statements
+                }
+                try statements.begin.execute()
+                do {
+                    try body(db, statements)
+                    try statements.commit.execute()
+                } catch {
+                    if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
+                    throw error
+                }
             }
         }
     }
 
-    private func priceBook(_ db: Database) throws -> PriceBook {
-        let version = try Int.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
+    /// Finalizes the prepared statements, on the writer connection, before the writer stops.
+    private func finalizeStatements() {
+        database.writer.writeWithoutTransaction { _ in prepared.withLock { $0 = nil } }
+    }
+
+    private func priceBook(_ db: Database, dataVersion: Statement? = nil) throws -> PriceBook {
+        let version = try Int.fetchOne(dataVersion ?? db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
         let local = database.priceChanges.current
         if let cached = priceCache.withLock({ $0 }), cached.dataVersion == version, cached.localChanges == local {
             return cached.book

@@ -98,10 +98,9 @@ struct RollupBatch {
         return last
     }
 
-    /// One upsert per distinct key, with GRDB's cached statement bound through the C API.
-    func upsert(db: Database) throws {
+    /// One upsert per distinct key: `statement` (prepared from ``upsertSQL``) bound through the C API.
+    func upsert(db: Database, statement: SQLiteStatement) throws {
         guard !keys.isEmpty else { return }
-        let statement = try db.cachedStatement(sql: Self.upsertSQL).sqliteStatement
         for (key, sums) in zip(keys, sums) { try Self.step(statement, key: key, sums: sums, db: db) }
     }
 
