@@ -12,10 +12,27 @@ import Synchronization
 /// (ProxyBench under perf: the pool's dispatch queue, row decoding and the read transaction's BEGIN/COMMIT); one
 /// statement in autocommit is one implicit read transaction.
 ///
+/// The salted SHA-256 of a secret is computed once per key and secret: a secret that matched a key's digest is
+/// remembered with that key's salt and digest, and the next request with the same secret, whose row (still read on
+/// every request) has the same salt and digest, is compared with it in constant time instead of hashed again
+/// (~12,000 instructions per call, bench/callgrind.py). A revoked key has no row, so it fails as before.
+///
 /// An in-memory ledger (tests) has no file to open a second connection on: it is verified through `KeyStore`.
 package final class KeyVerifier: ClientKeyVerifier {
     private let lookup: Lookup?
     private let fallback: KeyStore
+    private let verified = Mutex<[Int64: Verified]>([:])
+
+    /// A secret that matched a key's salted digest.
+    private struct Verified {
+        var secret: [UInt8]
+        var salt: [UInt8]
+        var digest: [UInt8]
+    }
+
+    /// At most this many keys are remembered (then the memory starts over): a bound on what wrong guesses cannot
+    /// grow anyway (only a secret that matched is remembered, one per key).
+    static let rememberedKeys = 4096
 
     /// - Throws: `LedgerStoreError.database` when the ledger file cannot be opened read-only.
     package init(database: LedgerDatabase) throws {
@@ -31,9 +48,19 @@ package final class KeyVerifier: ClientKeyVerifier {
     package func verify(secret: String) async -> ClientIdentity? {
         guard let lookup else { return await fallback.verify(secret: secret) }
         guard let prefix = KeyStore.lookupPrefix(of: secret), let row = lookup.find(prefix: prefix) else { return nil }
-        return KeyStore.identity(secret: secret, salt: row.salt, digest: row.digest) {
-            ClientIdentity(keyID: row.id, name: row.name, team: row.team)
+        let identity = ClientIdentity(keyID: row.id, name: row.name, team: row.team)
+        let bytes = Array(secret.utf8)
+        let known = verified.withLock { verified -> Bool in
+            guard let entry = verified[row.id], entry.salt == row.salt, entry.digest == row.digest else { return false }
+            return SHA256.constantTimeEqual(entry.secret, bytes)
         }
+        if known { return identity }
+        guard SHA256.constantTimeEqual(SHA256.hash(row.salt + bytes), row.digest) else { return nil }
+        verified.withLock { verified in
+            if verified.count >= Self.rememberedKeys { verified.removeAll() }
+            verified[row.id] = Verified(secret: bytes, salt: row.salt, digest: row.digest)
+        }
+        return identity
     }
 
     /// The connection and its prepared statement, used one caller at a time (its lock): the one unchecked-Sendable

@@ -101,6 +101,9 @@ import Testing
         #expect(await verifier.verify(secret: aliceSecret + "0") == nil)
         #expect(await verifier.verify(secret: "sk-" + aliceSecret.dropFirst(4)) == nil)
         #expect(await verifier.verify(secret: "") == nil)
+        // Remembered after its first match: still verified, still refused once tampered.
+        #expect(await verifier.verify(secret: aliceSecret)?.keyID == alice.id)
+        #expect(await verifier.verify(secret: String(tampered)) == nil)
         // Revoked through another connection (as `keys revoke` from another process): refused on the next call.
         try keys.revoke(id: alice.id, nowMicros: 7)
         #expect(await verifier.verify(secret: aliceSecret) == nil)
