@@ -60,11 +60,17 @@ package enum CostCalculator {
 }
 
 extension String {
-    /// The string without leading and trailing spaces and tabs (Core does not import Foundation).
+    /// The string without leading and trailing spaces, tabs, CRs and LFs (Core does not import Foundation). Scans
+    /// the UTF-8 bytes (no grapheme breaking: it runs on every request's headers) and returns `self` untouched when
+    /// there is nothing to trim.
     package var trimmingSpaces: String {
-        var s = Substring(self)
-        while let c = s.first, c == " " || c == "\t" || c == "\r" || c == "\n" { s.removeFirst() }
-        while let c = s.last, c == " " || c == "\t" || c == "\r" || c == "\n" { s.removeLast() }
-        return String(s)
+        let bytes = utf8
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        while start < end, isSpace(bytes[start]) { start = bytes.index(after: start) }
+        while start < end, isSpace(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        if start == bytes.startIndex && end == bytes.endIndex { return self }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }

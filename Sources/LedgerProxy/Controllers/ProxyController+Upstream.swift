@@ -216,16 +216,24 @@ extension ProxyController {
 
     // MARK: pure helpers
 
-    static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "proxy-connection", "te",
-        "trailer", "date", "server",
-    ]
+    /// Whether a header (by its lowercase canonical name) is hop-by-hop or the server's own, so not relayed.
+    static func isHopByHop(_ canonicalName: String) -> Bool {
+        switch canonicalName {
+        case "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "proxy-connection", "te",
+            "trailer", "date", "server":
+            return true
+        default:
+            return false
+        }
+    }
 
     /// The upstream's headers minus hop-by-hop ones (the server sets its own framing).
     static func relayedHeaders(_ upstream: [(name: String, value: String)]) -> HTTPFields {
         var fields = HTTPFields()
-        for (name, value) in upstream where !hopByHop.contains(name.lowercased()) {
-            if let fieldName = HTTPField.Name(name) { fields.append(HTTPField(name: fieldName, value: value)) }
+        fields.reserveCapacity(upstream.count + 4)
+        for (name, value) in upstream {
+            guard let fieldName = HTTPField.Name(name), !isHopByHop(fieldName.canonicalName) else { continue }
+            fields.append(HTTPField(name: fieldName, value: value))
         }
         return fields
     }
@@ -255,10 +263,19 @@ extension ProxyController {
         return key
     }
 
-    /// The secret of an `Authorization: Bearer …` header.
+    /// The secret of an `Authorization: Bearer …` header (the scheme's name in any case).
     static func bearer(_ header: String?) -> String? {
-        guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
-        let secret = String(header.dropFirst(7)).trimmingSpaces
+        guard let header else { return nil }
+        let bytes = header.utf8
+        guard bytes.count > 7 else { return nil }
+        var index = bytes.startIndex
+        for expected in "bearer".utf8 {
+            // ASCII letters only: setting bit 5 lowercases them (no other byte becomes one of these letters).
+            guard bytes[index] | 0x20 == expected else { return nil }
+            index = bytes.index(after: index)
+        }
+        guard bytes[index] == 0x20 else { return nil }
+        let secret = String(decoding: bytes[bytes.index(after: index)...], as: UTF8.self).trimmingSpaces
         return secret.isEmpty ? nil : secret
     }
 

@@ -1,0 +1,48 @@
+import HTTPTypes
+import LedgerCore
+import Testing
+
+@testable import LedgerProxy
+
+/// The per-request header helpers, which scan bytes rather than characters (they run on every call).
+@Suite struct RequestHeaderTests {
+    @Test func theBearerSchemeIsMatchedInAnyCaseAndItsSecretTrimmed() {
+        #expect(ProxyController.bearer("Bearer hsl-abc") == "hsl-abc")
+        #expect(ProxyController.bearer("bearer hsl-abc") == "hsl-abc")
+        #expect(ProxyController.bearer("BEARER hsl-abc  ") == "hsl-abc")
+        #expect(ProxyController.bearer("BeArEr \thsl-abc\t") == "hsl-abc")
+        #expect(ProxyController.bearer("Bearer hsl-é") == "hsl-é")
+    }
+
+    @Test func otherSchemesAndEmptySecretsAreNoBearer() {
+        #expect(ProxyController.bearer(nil) == nil)
+        #expect(ProxyController.bearer("Bearer ") == nil)
+        #expect(ProxyController.bearer("Bearer    ") == nil)
+        #expect(ProxyController.bearer("Bearerhsl-abc") == nil)
+        #expect(ProxyController.bearer("Basic aHNsLWFiYw==") == nil)
+        #expect(ProxyController.bearer("Bearar hsl-abc") == nil)
+        // Bytes that set bit 5 into a letter are not that letter: "B" is 0x42, "b" 0x62, "\"" 0x22.
+        #expect(ProxyController.bearer("\"earer hsl-abc") == nil)
+        #expect(ProxyController.bearer("Béarer hsl-abc") == nil)
+    }
+
+    @Test func trimmingSpacesRemovesSpacesTabsAndLineEndsAtBothEndsOnly() {
+        #expect(" a b ".trimmingSpaces == "a b")
+        #expect("\t\r\na\r\n".trimmingSpaces == "a")
+        #expect("   ".trimmingSpaces == "")
+        #expect("".trimmingSpaces == "")
+        #expect("é ".trimmingSpaces == "é")
+        #expect("x".trimmingSpaces == "x")
+    }
+
+    @Test func hopByHopHeadersAreNotRelayedWhateverTheirCase() {
+        let relayed = ProxyController.relayedHeaders([
+            ("Content-Type", "application/json"), ("Connection", "keep-alive"), ("TRANSFER-ENCODING", "chunked"),
+            ("content-length", "12"), ("Date", "today"), ("Server", "upstream"), ("x-request-id", "req-1"),
+            ("Keep-Alive", "timeout=5"), ("TE", "trailers"), ("Trailer", "x"), ("Upgrade", "h2c"),
+            ("Proxy-Connection", "close"), ("openai-processing-ms", "7"),
+        ])
+        #expect(relayed.map(\.name.canonicalName) == ["content-type", "x-request-id", "openai-processing-ms"])
+        #expect(relayed[.contentType] == "application/json")
+    }
+}
