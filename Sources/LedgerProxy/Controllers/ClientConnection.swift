@@ -23,6 +23,7 @@ package struct ProxyRequestContext: RequestContext {
 package final class ClientConnection: Sendable {
     private struct State {
         var closed = false
+        /// Cancels the call running in ``cancellingOnClose(_:)``, while one does.
         var onClose: (@Sendable () -> Void)?
         var closeAfterResponse = false
     }
@@ -41,6 +42,13 @@ package final class ClientConnection: Sendable {
             defer { s.onClose = nil }
             return s.onClose
         }
+        action?()
+    }
+
+    /// Cancels the call running in ``cancellingOnClose(_:)`` (if one is), leaving the connection open: the request
+    /// body's timeout, which then answers 408 itself.
+    package func cancelCall() {
+        let action = state.withLock { $0.onClose }
         action?()
     }
 

@@ -161,10 +161,8 @@ package struct ProxyController: Sendable {
             }
             guard
                 let buffer = try await Self.readBody(
-                    request.body, limit: limit, within: configuration.bodyTimeout, on: connection?.eventLoop)
+                    request.body, limit: limit, within: configuration.bodyTimeout, connection: connection)
             else {
-                // Cancelled (the client left) rather than timed out: recorded as such.
-                if Task.isCancelled { throw Rejection(error: .routing(.cancelled), status: .cancelled) }
                 connection?.closeAfterResponse()
                 throw Rejection(error: .requestTimeout(configuration.bodyTimeout), status: .clientError)
             }
@@ -290,10 +288,17 @@ package struct ProxyController: Sendable {
         return try await relayWhole(reply, body: whole, call: &call, upstreamStart: upstreamStart)
     }
 
-    /// The whole request body, or nil when it has not all arrived within `timeout` (the reading is then cancelled).
-    /// Throws the 413 rejection as soon as it grows past `limit`.
+    /// The whole request body, or nil when it has not all arrived within `timeout`. Throws the 413 rejection as soon
+    /// as it grows past `limit`, and the cancelled rejection when the call is cancelled (the client left) first.
+    ///
+    /// On a client connection the body is read in the calling task, the one ``ClientConnection/cancellingOnClose(_:)``
+    /// runs, and a timer on the connection's event loop cancels that task at the deadline
+    /// (``ClientConnection/cancelCall()``): no task of its own per call. A cancelled NIO timer is gone at once (a
+    /// cancelled `Task.sleep` keeps its timer, and its task's memory, until the deadline: ~0.5 KiB per call for 30 s).
+    /// The reading and the timer settle who won with one atomic exchange, so a timer that fires just as the body
+    /// completes cancels nothing.
     static func readBody(
-        _ body: RequestBody, limit: Int, within timeout: Duration, on eventLoop: (any EventLoop)? = nil
+        _ body: RequestBody, limit: Int, within timeout: Duration, connection: ClientConnection? = nil
     ) async throws -> ByteBuffer? {
         @Sendable func collect() async throws -> ByteBuffer {
             var buffer = ByteBuffer()
@@ -305,26 +310,25 @@ package struct ProxyController: Sendable {
             }
             return buffer
         }
-        if let eventLoop {
-            // The read in a task of its own that a timer on the connection's event loop cancels at the deadline.
-            // A cancelled NIO timer is gone at once; a cancelled `Task.sleep` keeps its timer (and the task's
-            // memory) until the deadline, ~0.5 KiB per call for 30 s: 30-100 MiB of RSS at a few thousand calls/s.
-            let reader = Task { try await collect() }
-            let expired = TimedOut()
+        if let connection, let eventLoop = connection.eventLoop {
+            let race = BodyDeadline()
             let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
             let timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
-                expired.fire()
-                reader.cancel()
+                if race.expire() { connection.cancelCall() }
             }
             defer { timer.cancel() }
-            do {
-                return try await withTaskCancellationHandler { try await reader.value } onCancel: { reader.cancel() }
-            } catch {
-                if expired.fired { return nil }
+            let buffer: ByteBuffer
+            do { buffer = try await collect() } catch {
+                if !race.finish() { return nil }
+                if Task.isCancelled { throw Rejection(error: .routing(.cancelled), status: .cancelled) }
                 throw error
             }
+            // The timer fired first: this task is cancelled and the body may be cut short.
+            guard race.finish() else { return nil }
+            if Task.isCancelled { throw Rejection(error: .routing(.cancelled), status: .cancelled) }
+            return buffer
         }
-        return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+        let buffer = try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
             group.addTask { try await collect() }
             group.addTask {
                 try? await Task.sleep(for: timeout)
@@ -333,6 +337,9 @@ package struct ProxyController: Sendable {
             defer { group.cancelAll() }
             return try await group.next() ?? nil
         }
+        // Cancelled (the client left) rather than timed out: recorded as such.
+        if buffer == nil, Task.isCancelled { throw Rejection(error: .routing(.cancelled), status: .cancelled) }
+        return buffer
     }
 
     /// Answers a call that routing could not complete: the provider's own error reply passed through unchanged when
@@ -448,9 +455,21 @@ package struct ProxyController: Sendable {
     }
 }
 
-/// Whether a body timeout fired (set on the event loop, read by the request's task).
-final class TimedOut: Sendable {
-    private let flag = Atomic<Bool>(false)
-    func fire() { flag.store(true, ordering: .releasing) }
-    var fired: Bool { flag.load(ordering: .acquiring) }
+/// Who settled a request body first: its reading (``finish()``) or its timer (``expire()``), each asking once.
+final class BodyDeadline: Sendable {
+    private static let reading = 0
+    private static let finished = 1
+    private static let expired = 2
+    private let state = Atomic<Int>(BodyDeadline.reading)
+
+    /// The timer's side: true when it fired before the body was in (the reading task is then to be cancelled).
+    func expire() -> Bool {
+        state.compareExchange(expected: Self.reading, desired: Self.expired, ordering: .acquiringAndReleasing).exchanged
+    }
+
+    /// The reading's side: true when the body was in before the timer fired.
+    func finish() -> Bool {
+        state.compareExchange(expected: Self.reading, desired: Self.finished, ordering: .acquiringAndReleasing)
+            .exchanged
+    }
 }
