@@ -15,13 +15,25 @@ struct StatementBinder {
         if let value { sqlite3_bind_int64(statement, index, value) } else { sqlite3_bind_null(statement, index) }
     }
 
-    /// Binds the next parameter; nil binds NULL. SQLite copies the text (SQLITE_TRANSIENT).
+    /// Binds the next parameter; nil binds NULL. SQLite copies the text (SQLITE_TRANSIENT) from the string's own
+    /// UTF-8 with its length: passing the `String` as a C string would copy it into a new NUL-terminated array
+    /// first (`utf8CString`, one allocation per text column per row).
     mutating func text(_ value: String?) {
         index += 1
-        if let value {
-            sqlite3_bind_text(statement, index, value, -1, Self.transient)
-        } else {
+        guard var value else {
             sqlite3_bind_null(statement, index)
+            return
+        }
+        let statement = statement
+        let index = index
+        value.withUTF8 { bytes in
+            if let start = bytes.baseAddress, !bytes.isEmpty {
+                let text = UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self)
+                _ = sqlite3_bind_text(statement, index, text, Int32(bytes.count), Self.transient)
+            } else {
+                // Not a null pointer: SQLite would bind that as NULL, not as the empty string.
+                _ = sqlite3_bind_text(statement, index, "", 0, Self.transient)
+            }
         }
     }
 

@@ -43,6 +43,32 @@ import Testing
         }
     }
 
+    @Test func textColumnsKeepEmptyStringsNonASCIIAndNULLsApart() async throws {
+        let ledger = try LedgerDatabase(DatabaseQueue())
+        let writer = try LedgerWriter(database: ledger, logger: Logger(label: "test"))
+        try await withRunningWriter(writer) { writer in
+            var event = Self.event(writer.reserveCallID(), model: "gpt-4.1-ünï-模型")
+            event.tags = ""
+            event.team = "équipe"
+            event.errorType = nil
+            try await writer.record(event)
+            // A second row through the same prepared statements: nothing of the first one's bindings is left.
+            var second = Self.event(writer.reserveCallID())
+            second.team = nil
+            try await writer.record(second)
+        }
+        let rows = try ledger.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT model, tags, team, error_type FROM call ORDER BY id")
+        }
+        #expect(rows.count == 2)
+        #expect(rows[0]["model"] as String? == "gpt-4.1-ünï-模型")
+        #expect(rows[0]["tags"] as String? == "")
+        #expect(rows[0]["team"] as String? == "équipe")
+        #expect(rows[0]["error_type"] as String? == nil)
+        #expect(rows[1]["model"] as String? == "gpt-4.1")
+        #expect(rows[1]["team"] as String? == nil)
+    }
+
     @Test func loneCallsEachCommitBeforeRecordReturns() async throws {
         let temp = TemporaryLedgerPath("lone")
         defer { temp.remove() }
