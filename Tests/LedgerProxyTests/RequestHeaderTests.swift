@@ -1,5 +1,6 @@
 import HTTPTypes
 import LedgerCore
+import NIOCore
 import Testing
 
 @testable import LedgerProxy
@@ -44,5 +45,24 @@ import Testing
         ])
         #expect(relayed.map(\.name.canonicalName) == ["content-type", "x-request-id", "openai-processing-ms"])
         #expect(relayed[.contentType] == "application/json")
+    }
+}
+
+@Suite struct UpstreamHeaderLookupTests {
+    @Test func headerNamesMatchIgnoringASCIICaseOnly() {
+        #expect(UpstreamResponse.sameName("Content-Type", "content-type"))
+        #expect(UpstreamResponse.sameName("X-REQUEST-ID", "x-request-id"))
+        #expect(UpstreamResponse.sameName("", ""))
+        #expect(!UpstreamResponse.sameName("content-type", "content-typ"))
+        #expect(!UpstreamResponse.sameName("content-type", "content_type"))
+        // '-' (0x2D) and '\r' (0x0D) differ only in bit 5, but are not letters.
+        #expect(!UpstreamResponse.sameName("a-b", "a\rb"))
+        #expect(!UpstreamResponse.sameName("[", "{"))
+        let response = UpstreamResponse(
+            status: 200, headers: [("Content-Type", "text/event-stream"), ("Request-Id", "req_1")],
+            wholeBody: ByteBuffer())
+        #expect(response.header("content-type") == "text/event-stream")
+        #expect(response.header("REQUEST-ID") == "req_1")
+        #expect(response.header("x-request-id") == nil)
     }
 }

@@ -67,8 +67,25 @@ package struct UpstreamResponse: Sendable {
 
     /// The first header named `name` (case-insensitive).
     package func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        return headers.first { $0.name.lowercased() == lower }?.value
+        headers.first { Self.sameName($0.name, name) }?.value
+    }
+
+    /// Whether two header names are equal ignoring ASCII case (byte by byte: no lowercased copies per lookup).
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        let x = a.utf8
+        let y = b.utf8
+        guard x.count == y.count else { return false }
+        var i = x.startIndex
+        var j = y.startIndex
+        while i != x.endIndex {
+            let p = x[i]
+            let q = y[j]
+            // Equal ignoring case only as the same ASCII letter.
+            if p != q, p | 0x20 != q | 0x20 || p | 0x20 < 0x61 || p | 0x20 > 0x7A { return false }
+            x.formIndex(after: &i)
+            y.formIndex(after: &j)
+        }
+        return true
     }
 
     /// The whole body, for non-streamed replies; fails with `UpstreamError.bodyTooLarge` past `limit` bytes.
