@@ -65,6 +65,90 @@ package enum CircuitResult: Sendable, Hashable {
     case abandoned
 }
 
+/// One circuit's state. Times are durations since the breakers' origin (see ``CircuitBreakers``), so this and
+/// ``Provider`` are not generic over the clock: the state under the lock needs no generic metadata at run time.
+private struct Circuit {
+    var consecutiveFailures = 0
+    var timesOpened = 0
+    var openUntil: Duration?
+    var probeInFlight = false
+    var halfOpen = false
+
+    /// Lets a call through (taking the half-open probe when due): nil when refused, else whether it probes.
+    mutating func admit(now: Duration) -> Bool? {
+        if let until = openUntil {
+            guard now >= until else { return nil }
+            openUntil = nil
+            halfOpen = true
+        }
+        if halfOpen {
+            guard !probeInFlight else { return nil }
+            probeInFlight = true
+            return true
+        }
+        return false
+    }
+
+    func allows(now: Duration) -> Bool {
+        if let until = openUntil { return now >= until }
+        return !(halfOpen && probeInFlight)
+    }
+
+    /// Applies a result; `mayOpen` says whether a failure streak at the threshold opens this circuit.
+    mutating func apply(
+        _ result: CircuitResult, probe: Bool, mayOpen: Bool, policy: CircuitBreakerPolicy, now: Duration
+    ) {
+        if probe {
+            probeInFlight = false
+            switch result {
+            case .success, .neutral:
+                self = Circuit(timesOpened: timesOpened)
+            case .failure:
+                consecutiveFailures += 1
+                halfOpen = false
+                openUntil = now + policy.cooldown
+                timesOpened += 1
+            case .abandoned:
+                break
+            }
+            return
+        }
+        switch result {
+        case .success: consecutiveFailures = 0
+        case .neutral, .abandoned: break
+        case .failure:
+            consecutiveFailures += 1
+            // Calls that were already out when the circuit opened do not push its reopening further.
+            if mayOpen, openUntil == nil, !halfOpen, consecutiveFailures >= policy.failureThreshold {
+                openUntil = now + policy.cooldown
+                timesOpened += 1
+            }
+        }
+    }
+
+    var isIdle: Bool { consecutiveFailures == 0 && openUntil == nil && !halfOpen }
+}
+
+/// A provider's circuit and what it knows of the sources that call it.
+private struct Provider {
+    var circuit = Circuit()
+    /// Sources whose failures make up the current streak (cleared by any success).
+    var failingSources: Set<String> = []
+    /// The first source seen, until a second one shows up.
+    var onlySource: String?
+    var sawSeveralSources = false
+    /// Each source's own circuit (idle ones are dropped).
+    var sources: [String: Circuit] = [:]
+    /// The one source whose failures opened the provider's circuit (a single-tenant opening): other sources
+    /// still pass, and a success from one of them closes it, a failure makes it everyone's.
+    var openedBy: String?
+
+    mutating func saw(_ source: String) {
+        guard !sawSeveralSources else { return }
+        if let onlySource { sawSeveralSources = onlySource != source } else { onlySource = source }
+    }
+}
+
 /// Per-provider circuit breakers: `failureThreshold` consecutive failures open a circuit for `cooldown`; then one
 /// probe passes; its success closes the circuit and its failure reopens it for another cooldown.
 ///
@@ -79,104 +163,29 @@ package enum CircuitResult: Sendable, Hashable {
 ///   opening everyone's.
 /// A call passes when both its source's circuit and the provider's let it.
 ///
-/// Synchronous state under a `Mutex`; time comes from the injected clock, so tests step through cooldowns.
+/// Synchronous state under a `Mutex`; time comes from the injected clock, so tests step through cooldowns. The
+/// state keeps times as durations since the breakers were made, so it is not generic over the clock.
 package final class CircuitBreakers<C: Clock>: Sendable where C.Duration == Duration {
-    private struct Circuit {
-        var consecutiveFailures = 0
-        var timesOpened = 0
-        var openUntil: C.Instant?
-        var probeInFlight = false
-        var halfOpen = false
-
-        /// Lets a call through (taking the half-open probe when due): nil when refused, else whether it probes.
-        mutating func admit(now: C.Instant) -> Bool? {
-            if let until = openUntil {
-                guard now >= until else { return nil }
-                openUntil = nil
-                halfOpen = true
-            }
-            if halfOpen {
-                guard !probeInFlight else { return nil }
-                probeInFlight = true
-                return true
-            }
-            return false
-        }
-
-        func allows(now: C.Instant) -> Bool {
-            if let until = openUntil { return now >= until }
-            return !(halfOpen && probeInFlight)
-        }
-
-        /// Applies a result; `mayOpen` says whether a failure streak at the threshold opens this circuit.
-        mutating func apply(
-            _ result: CircuitResult, probe: Bool, mayOpen: Bool, policy: CircuitBreakerPolicy, now: C.Instant
-        ) {
-            if probe {
-                probeInFlight = false
-                switch result {
-                case .success, .neutral:
-                    self = Circuit(timesOpened: timesOpened)
-                case .failure:
-                    consecutiveFailures += 1
-                    halfOpen = false
-                    openUntil = now.advanced(by: policy.cooldown)
-                    timesOpened += 1
-                case .abandoned:
-                    break
-                }
-                return
-            }
-            switch result {
-            case .success: consecutiveFailures = 0
-            case .neutral, .abandoned: break
-            case .failure:
-                consecutiveFailures += 1
-                // Calls that were already out when the circuit opened do not push its reopening further.
-                if mayOpen, openUntil == nil, !halfOpen, consecutiveFailures >= policy.failureThreshold {
-                    openUntil = now.advanced(by: policy.cooldown)
-                    timesOpened += 1
-                }
-            }
-        }
-
-        var isIdle: Bool { consecutiveFailures == 0 && openUntil == nil && !halfOpen }
-    }
-
-    /// A provider's circuit and what it knows of the sources that call it.
-    private struct Provider {
-        var circuit = Circuit()
-        /// Sources whose failures make up the current streak (cleared by any success).
-        var failingSources: Set<String> = []
-        /// The first source seen, until a second one shows up.
-        var onlySource: String?
-        var sawSeveralSources = false
-        /// Each source's own circuit (idle ones are dropped).
-        var sources: [String: Circuit] = [:]
-        /// The one source whose failures opened the provider's circuit (a single-tenant opening): other sources
-        /// still pass, and a success from one of them closes it, a failure makes it everyone's.
-        var openedBy: String?
-
-        mutating func saw(_ source: String) {
-            guard !sawSeveralSources else { return }
-            if let onlySource { sawSeveralSources = onlySource != source } else { onlySource = source }
-        }
-    }
-
     package let policy: CircuitBreakerPolicy
     private let clock: C
+    /// The instant the breakers' times count from.
+    private let origin: C.Instant
     private let providers: Mutex<[String: Provider]>
 
     package init(policy: CircuitBreakerPolicy = CircuitBreakerPolicy(), clock: C) {
         self.policy = policy
         self.clock = clock
+        self.origin = clock.now
         self.providers = Mutex([:])
     }
+
+    /// Now, as a duration since `origin`.
+    private var now: Duration { origin.duration(to: clock.now) }
 
     /// Asks to call `provider` for `source`: nil while the provider's circuit or the source's own circuit there is
     /// open, or its half-open probe is already out.
     package func permit(_ provider: String, source: String = "") -> CircuitPermit? {
-        let now = clock.now
+        let now = self.now
         return providers.withLock { providers -> CircuitPermit? in
             var entry = providers[provider, default: Provider()]
             defer { providers[provider] = entry }
@@ -197,7 +206,7 @@ package final class CircuitBreakers<C: Clock>: Sendable where C.Duration == Dura
 
     /// Whether `permit(_:source:)` would let a call through now, without taking a half-open probe.
     package func allows(_ provider: String, source: String = "") -> Bool {
-        let now = clock.now
+        let now = self.now
         return providers.withLock { providers in
             guard let entry = providers[provider] else { return true }
             return entry.circuit.allows(now: now) && (entry.sources[source]?.allows(now: now) ?? true)
@@ -206,7 +215,7 @@ package final class CircuitBreakers<C: Clock>: Sendable where C.Duration == Dura
 
     /// Reports how a permitted call went.
     package func record(_ result: CircuitResult, for permit: CircuitPermit) {
-        let now = clock.now
+        let now = self.now
         providers.withLock { providers in
             var entry = providers[permit.provider, default: Provider()]
             defer { providers[permit.provider] = entry }
@@ -245,7 +254,7 @@ package final class CircuitBreakers<C: Clock>: Sendable where C.Duration == Dura
 
     /// The state of one provider's circuit (a never-seen provider is closed).
     package func snapshot(of provider: String) -> CircuitSnapshot {
-        let now = clock.now
+        let now = self.now
         return providers.withLock { providers in
             Self.snapshot(provider, providers[provider]?.circuit ?? Circuit(), now: now)
         }
@@ -253,7 +262,7 @@ package final class CircuitBreakers<C: Clock>: Sendable where C.Duration == Dura
 
     /// The state of `source`'s own circuit at `provider`.
     package func snapshot(of provider: String, source: String) -> CircuitSnapshot {
-        let now = clock.now
+        let now = self.now
         return providers.withLock { providers in
             Self.snapshot(provider, providers[provider]?.sources[source] ?? Circuit(), now: now)
         }
@@ -261,13 +270,13 @@ package final class CircuitBreakers<C: Clock>: Sendable where C.Duration == Dura
 
     /// Every provider circuit seen so far, sorted by provider, for /metrics and /healthz.
     package func snapshots() -> [CircuitSnapshot] {
-        let now = clock.now
+        let now = self.now
         return providers.withLock { providers in
             providers.map { Self.snapshot($0.key, $0.value.circuit, now: now) }.sorted { $0.provider < $1.provider }
         }
     }
 
-    private static func snapshot(_ provider: String, _ circuit: Circuit, now: C.Instant) -> CircuitSnapshot {
+    private static func snapshot(_ provider: String, _ circuit: Circuit, now: Duration) -> CircuitSnapshot {
         var state = CircuitState.closed
         var reopensIn: Duration?
         if let until = circuit.openUntil {
@@ -275,7 +284,7 @@ package final class CircuitBreakers<C: Clock>: Sendable where C.Duration == Dura
                 state = .halfOpen
             } else {
                 state = .open
-                reopensIn = now.duration(to: until)
+                reopensIn = until - now
             }
         } else if circuit.halfOpen {
             state = .halfOpen
