@@ -57,6 +57,47 @@ package struct PoolSnapshot: Sendable, Hashable {
     package var cancelledWhileQueued: Int
 }
 
+// The pool's state, outside the generic class: times are durations since the pool's origin (see
+// ``PriorityPool``), so nothing under the lock needs generic metadata at run time.
+
+private enum PoolResolution {
+    case granted(PoolLease)
+    case failed(RoutingError)
+}
+
+private struct PoolWaiter {
+    var provider: String
+    var priority: RequestPriority
+    var enqueuedAt: Duration
+    var continuation: CheckedContinuation<PoolLease, any Error>?
+    /// Decided before the waiting task attached its continuation.
+    var resolution: PoolResolution?
+    var isQueued: Bool { resolution == nil }
+}
+
+private struct PoolState {
+    var nextID: UInt64 = 1
+    var inFlight = 0
+    var inFlightByProvider: [String: Int] = [:]
+    var leases: [UInt64: String] = [:]
+    var waiters: [UInt64: PoolWaiter] = [:]
+    /// Waiter ids per priority, index 0 = priority 1, in arrival order.
+    var queues: [[UInt64]] = Array(repeating: [], count: 5)
+    var queued = 0
+    var admitted = 0
+    var rejectedQueueFull = 0
+    var rejectedQueueTimeout = 0
+    var cancelledWhileQueued = 0
+}
+
+private enum PoolStep {
+    case granted(PoolLease)
+    case refused
+    case queued(UInt64)
+}
+
+private typealias PoolWakeup = (CheckedContinuation<PoolLease, any Error>, PoolResolution)
+
 /// Admits upstream calls under a global and a per-provider concurrency limit. Calls that find no slot wait in a
 /// bounded queue: higher priority first, first come first served within a priority.
 ///
@@ -64,61 +105,29 @@ package struct PoolSnapshot: Sendable, Hashable {
 /// before it could take it is handed back, so no slot leaks. Built on a `Mutex` and continuations; the only tasks are
 /// the structured child tasks of a call that has to wait (its wait and its queue timer).
 package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duration {
-    private enum Resolution {
-        case granted(PoolLease)
-        case failed(RoutingError)
-    }
-
-    private struct Waiter {
-        var provider: String
-        var priority: RequestPriority
-        var enqueuedAt: C.Instant
-        var continuation: CheckedContinuation<PoolLease, any Error>?
-        /// Decided before the waiting task attached its continuation.
-        var resolution: Resolution?
-        var isQueued: Bool { resolution == nil }
-    }
-
-    private struct State {
-        var nextID: UInt64 = 1
-        var inFlight = 0
-        var inFlightByProvider: [String: Int] = [:]
-        var leases: [UInt64: String] = [:]
-        var waiters: [UInt64: Waiter] = [:]
-        /// Waiter ids per priority, index 0 = priority 1, in arrival order.
-        var queues: [[UInt64]] = Array(repeating: [], count: 5)
-        var queued = 0
-        var admitted = 0
-        var rejectedQueueFull = 0
-        var rejectedQueueTimeout = 0
-        var cancelledWhileQueued = 0
-    }
-
-    private enum Step {
-        case granted(PoolLease)
-        case refused
-        case queued(UInt64)
-    }
-
-    private typealias Wakeup = (CheckedContinuation<PoolLease, any Error>, Resolution)
-
     package let policy: PoolPolicy
     private let clock: C
-    private let state: Mutex<State>
+    /// The instant the pool's times count from.
+    private let origin: C.Instant
+    private let state: Mutex<PoolState>
 
     package init(policy: PoolPolicy = PoolPolicy(), clock: C) {
         self.policy = policy
         self.clock = clock
-        self.state = Mutex(State())
+        self.origin = clock.now
+        self.state = Mutex(PoolState())
     }
+
+    /// Now, as a duration since `origin`.
+    private var now: Duration { origin.duration(to: clock.now) }
 
     /// Waits for a slot at `provider`.
     /// - Throws: ``RoutingError/queueFull(limit:retryAfter:)``, ``RoutingError/queueTimeout(waited:retryAfter:)``,
     ///   or ``RoutingError/cancelled`` when the calling task is cancelled while it waits.
     package func acquire(provider: String, priority: RequestPriority) async throws -> PoolLease {
         guard !Task.isCancelled else { throw RoutingError.cancelled }
-        let now = clock.now
-        let step = state.withLock { state -> Step in
+        let now = self.now
+        let step = state.withLock { state -> PoolStep in
             if canAdmit(provider, in: state) {
                 return .granted(admit(provider: provider, priority: priority, enqueuedAt: now, now: now, in: &state))
             }
@@ -128,7 +137,7 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
             }
             let id = state.nextID
             state.nextID += 1
-            state.waiters[id] = Waiter(provider: provider, priority: priority, enqueuedAt: now)
+            state.waiters[id] = PoolWaiter(provider: provider, priority: priority, enqueuedAt: now)
             state.queues[priority.value - 1].append(id)
             state.queued += 1
             return .queued(id)
@@ -174,8 +183,8 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
 
     /// Hands a slot back and admits whoever may now go.
     package func release(_ lease: PoolLease) {
-        let now = clock.now
-        let wakeups = state.withLock { state -> [Wakeup] in
+        let now = self.now
+        let wakeups = state.withLock { state -> [PoolWakeup] in
             guard let provider = state.leases.removeValue(forKey: lease.id) else { return [] }
             free(provider, in: &state)
             return dispatch(in: &state, now: now)
@@ -202,7 +211,7 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
     private func wait(_ id: UInt64) async throws -> PoolLease {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PoolLease, any Error>) in
-                let decided = state.withLock { state -> Resolution? in
+                let decided = state.withLock { state -> PoolResolution? in
                     guard var waiter = state.waiters[id] else { return .failed(.cancelled) }
                     if let resolution = waiter.resolution {
                         state.waiters[id] = nil
@@ -227,13 +236,13 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
 
     /// The queue timer fired: refuse the waiter if it is still queued.
     private func expire(_ id: UInt64) {
-        let now = clock.now
-        let wakeups = state.withLock { state -> [Wakeup] in
+        let now = self.now
+        let wakeups = state.withLock { state -> [PoolWakeup] in
             guard let waiter = state.waiters[id], waiter.isQueued else { return [] }
             unqueue(id, waiter, in: &state)
             state.rejectedQueueTimeout += 1
             let error = RoutingError.queueTimeout(
-                waited: waiter.enqueuedAt.duration(to: now), retryAfter: policy.retryAfter
+                waited: now - waiter.enqueuedAt, retryAfter: policy.retryAfter
             )
             return settle(id, waiter, .failed(error), in: &state)
         }
@@ -242,8 +251,8 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
 
     /// The waiting task was cancelled: leave the queue, or hand back a slot granted but not yet taken.
     private func cancelWaiter(_ id: UInt64) {
-        let now = clock.now
-        let wakeups = state.withLock { state -> [Wakeup] in
+        let now = self.now
+        let wakeups = state.withLock { state -> [PoolWakeup] in
             guard let waiter = state.waiters[id] else { return [] }
             switch waiter.resolution {
             case nil:
@@ -262,20 +271,20 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
         resume(wakeups)
     }
 
-    // MARK: - State changes (called with the lock held)
+    // MARK: - PoolState changes (called with the lock held)
 
-    private func canAdmit(_ provider: String, in state: State) -> Bool {
+    private func canAdmit(_ provider: String, in state: PoolState) -> Bool {
         state.inFlight < policy.maxConcurrent
             && state.inFlightByProvider[provider, default: 0] < policy.limit(for: provider)
     }
 
     private func admit(
-        provider: String, priority: RequestPriority, enqueuedAt: C.Instant, now: C.Instant, in state: inout State
+        provider: String, priority: RequestPriority, enqueuedAt: Duration, now: Duration, in state: inout PoolState
     ) -> PoolLease {
         let id = state.nextID
         state.nextID += 1
         let lease = PoolLease(
-            id: id, provider: provider, priority: priority, queueWait: enqueuedAt.duration(to: now),
+            id: id, provider: provider, priority: priority, queueWait: now - enqueuedAt,
             inFlightAtAdmission: state.inFlight
         )
         state.inFlight += 1
@@ -285,12 +294,12 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
         return lease
     }
 
-    private func free(_ provider: String, in state: inout State) {
+    private func free(_ provider: String, in state: inout PoolState) {
         state.inFlight -= 1
         state.inFlightByProvider[provider, default: 1] -= 1
     }
 
-    private func unqueue(_ id: UInt64, _ waiter: Waiter, in state: inout State) {
+    private func unqueue(_ id: UInt64, _ waiter: PoolWaiter, in state: inout PoolState) {
         let index = waiter.priority.value - 1
         if let position = state.queues[index].firstIndex(of: id) {
             state.queues[index].remove(at: position)
@@ -299,7 +308,7 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
     }
 
     /// Records a waiter's fate: wakes it if it is waiting, or leaves the resolution for it to pick up.
-    private func settle(_ id: UInt64, _ waiter: Waiter, _ resolution: Resolution, in state: inout State) -> [Wakeup] {
+    private func settle(_ id: UInt64, _ waiter: PoolWaiter, _ resolution: PoolResolution, in state: inout PoolState) -> [PoolWakeup] {
         if let continuation = waiter.continuation {
             state.waiters[id] = nil
             return [(continuation, resolution)]
@@ -310,8 +319,8 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
 
     /// Admits queued waiters, highest priority first and FIFO within one, while slots are free. A waiter whose
     /// provider is full is passed over (its turn is kept) so other providers' calls are not held up behind it.
-    private func dispatch(in state: inout State, now: C.Instant) -> [Wakeup] {
-        var wakeups: [Wakeup] = []
+    private func dispatch(in state: inout PoolState, now: Duration) -> [PoolWakeup] {
+        var wakeups: [PoolWakeup] = []
         for index in stride(from: state.queues.count - 1, through: 0, by: -1) {
             var position = 0
             while position < state.queues[index].count {
@@ -333,7 +342,7 @@ package final class PriorityPool<C: Clock>: Sendable where C.Duration == Duratio
         return wakeups
     }
 
-    private func resume(_ wakeups: [Wakeup]) {
+    private func resume(_ wakeups: [PoolWakeup]) {
         for (continuation, resolution) in wakeups {
             switch resolution {
             case .granted(let lease): continuation.resume(returning: lease)
