@@ -258,8 +258,8 @@ extension ProxyController {
 
     /// The client's ledger key: `Authorization: Bearer hsl-…` (OpenAI SDKs) or `x-api-key: hsl-…` (Anthropic's).
     static func clientSecret(_ headers: HTTPFields) -> String? {
-        if let bearer = bearer(headers[.authorization]) { return bearer }
-        guard let key = headers[.xAPIKey]?.trimmingSpaces, !key.isEmpty else { return nil }
+        if let bearer = bearer(headers.first(.authorization)) { return bearer }
+        guard let key = headers.first(.xAPIKey)?.trimmingSpaces, !key.isEmpty else { return nil }
         return key
     }
 

@@ -148,7 +148,7 @@ package struct ProxyController: Sendable {
 
         // The model list comes from the price book, not the upstream: it never waits on a provider or its circuit.
         if endpoint == .models {
-            return try await listModels(call: &call, anthropic: request.headers[.anthropicVersion] != nil)
+            return try await listModels(call: &call, anthropic: request.headers.first(.anthropicVersion) != nil)
         }
 
         // 2. What they ask for.
@@ -156,7 +156,7 @@ package struct ProxyController: Sendable {
         var bodyBytes = 0
         if adapter.hasBody {
             let limit = configuration.maxBodyBytes
-            if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            if let length = request.headers.first(.contentLength).flatMap(Int.init), length > limit {
                 throw Rejection(error: .tooLarge(limit: limit), status: .clientError)
             }
             guard
@@ -191,8 +191,8 @@ package struct ProxyController: Sendable {
             let plan: RoutingPlan
             do throws(RoutingError) {
                 plan = try routing.configuration.plan(
-                    model: body.model ?? "", taskTypeHeader: request.headers[.xTaskType],
-                    taskTypeMetadata: body.metadataTaskType, priorityHeader: request.headers[.xPriority],
+                    model: body.model ?? "", taskTypeHeader: request.headers.first(.xTaskType),
+                    taskTypeMetadata: body.metadataTaskType, priorityHeader: request.headers.first(.xPriority),
                     priorityMetadata: body.metadataPriority, baseURLs: baseURLs, dialect: adapter.dialect,
                     services: services)
             } catch {

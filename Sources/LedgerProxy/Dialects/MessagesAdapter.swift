@@ -29,7 +29,7 @@ package struct MessagesAdapter: DialectAdapter {
 
     static func anthropicHeaders(_ request: Request) -> [(name: String, value: String)] {
         var headers: [(name: String, value: String)] = [
-            ("anthropic-version", request.headers[.anthropicVersion] ?? defaultVersion)
+            ("anthropic-version", request.headers.first(.anthropicVersion) ?? defaultVersion)
         ]
         if let beta = request.headers[.anthropicBeta] { headers.append(("anthropic-beta", beta)) }
         return headers
