@@ -1,4 +1,5 @@
 import GRDB
+import GRDBSQLite
 package import LedgerCore
 package import Logging
 import ServiceLifecycle
@@ -251,7 +252,7 @@ package final class LedgerWriter: UsageRecorder, Service {
     /// Commits a batch in one transaction; if it fails, retries each row alone so one bad row fails only its caller.
     private func commit(_ batch: [Pending]) {
         do {
-            let paid = try insert(batch.lazy.map(\.event))
+            let paid = try insert(batch.lazy.map { $0.event })
             for (pending, cost) in zip(batch, paid) { pending.continuation.resume(returning: cost) }
         } catch {
             logger.error(
@@ -366,7 +367,17 @@ package final class LedgerWriter: UsageRecorder, Service {
     }
 
     private func priceBook(_ db: Database, dataVersion: Statement? = nil) throws -> PriceBook {
-        let version = try Int.fetchOne(dataVersion ?? db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
+        let version: Int
+        if let statement = dataVersion?.sqliteStatement {
+            // Stepped through the C API: GRDB's generic `fetchOne` costs more than the pragma itself.
+            defer { sqlite3_reset(statement) }
+            guard sqlite3_step(statement) == SQLITE_ROW else {
+                throw DatabaseError(message: String(cString: sqlite3_errmsg(db.sqliteConnection)))
+            }
+            version = Int(sqlite3_column_int64(statement, 0))
+        } else {
+            version = try Int.fetchOne(db.cachedStatement(sql: "PRAGMA data_version")) ?? 0
+        }
         let local = database.priceChanges.current
         if let cached = priceCache.withLock({ $0 }), cached.dataVersion == version, cached.localChanges == local {
             return cached.book
