@@ -50,12 +50,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Process-wide SQLite settings made through `sqlite3_config` (variadic, so C), before SQLite initializes.
+        .target(name: "CSQLiteTuning", linkerSettings: [.linkedLibrary("sqlite3")]),
+
         // SQLite through GRDB: schema, durable group-commit writer, price book, keys.
         .target(
             name: "LedgerStore",
             dependencies: [
                 "LedgerCore",
                 "LedgerBudgets",
+                "CSQLiteTuning",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The C API under GRDB (same package): the writer binds call rows directly.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

@@ -1,5 +1,7 @@
+import CSQLiteTuning
 import Foundation
 package import GRDB
+import GRDBSQLite
 package import LedgerCore
 import Synchronization
 
@@ -27,6 +29,7 @@ package struct LedgerDatabase: Sendable {
     /// refused with a `LedgerStoreError`, and its bytes are left exactly as they were: the checks run on a read-only
     /// connection, before GRDB switches the file to WAL or runs a migration.
     package init(path: String, integrityCheck: IntegrityCheck = .automatic) throws {
+        _ = Self.sqliteConfigured
         try Self.preflight(path: path, integrityCheck: integrityCheck)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
@@ -46,6 +49,10 @@ package struct LedgerDatabase: Sendable {
         // Each migration runs in its own transaction, once (GRDB records it in grdb_migrations).
         try LedgerMigrations.migrator.migrate(writer)
     }
+
+    /// SQLite's process-wide settings (CSQLiteTuning: memory statistics off), made once, before the first
+    /// connection this process opens through a ledger (later, SQLite keeps its defaults: slower, still correct).
+    static let sqliteConfigured: Bool = hsl_sqlite_configure() == SQLITE_OK
 
     /// The 16 bytes every SQLite 3 database file starts with.
     static let sqliteHeader = Array("SQLite format 3\u{0}".utf8)
