@@ -23,3 +23,22 @@ import Testing
         #expect(offset("a", in: "") == nil)
     }
 }
+
+@Suite struct ByteFindTests {
+    @Test func findsAByteInsideTheRangeOnly() {
+        let bytes = Array("ab\ncd\n".utf8)
+        #expect(bytes.firstOffset(of: 0x0A, from: 0, to: bytes.count) == 2)
+        #expect(bytes.firstOffset(of: 0x0A, from: 3, to: bytes.count) == 5)
+        #expect(bytes.firstOffset(of: 0x0A, from: 3, to: 5) == nil)
+        #expect(bytes.firstOffset(of: 0x0A, from: 6, to: 6) == nil)
+        #expect(bytes.firstOffset(of: 0x0A, from: 0, to: 99) == nil)
+        #expect([UInt8]().firstOffset(of: 0x0A, from: 0, to: 0) == nil)
+    }
+
+    @Test func findsNeedlesAcrossAWholeEvent() {
+        let event = Array(#"data: {"id":"x","usage":{"prompt_tokens":1}}"#.utf8)
+        #expect(event.firstOffset(of: Array(#""usage""#.utf8)) == 16)
+        #expect(event.firstOffset(of: Array(#""usage""#.utf8), from: 17) == nil)
+        #expect(event.firstOffset(of: Array("}}".utf8)) == event.count - 2)
+    }
+}

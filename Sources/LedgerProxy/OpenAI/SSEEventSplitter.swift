@@ -1,3 +1,5 @@
+import LedgerCore
+
 /// Splits a server-sent-events byte stream into whole events as the bytes arrive.
 ///
 /// An event ends at a blank line ("\n\n" or "\r\n\r\n"); the bytes of each event are returned with their
@@ -14,17 +16,17 @@ package struct SSEEventSplitter: Sendable {
         var events: [[UInt8]] = []
         var start = 0
         var i = max(scanFrom, 1)
-        while i < pending.count {
+        // From newline to newline (the C library's memchr), not byte by byte.
+        while i < pending.count, let newline = pending.firstOffset(of: 0x0A, from: i, to: pending.count) {
+            i = newline
             // "\n\n" or "\n\r\n", both newlines inside the current event: whether an event ends here depends only
             // on the bytes since the previous event ended, so any chunking of a stream gives the same events.
-            if pending[i] == 0x0A {
-                let endsEvent =
-                    (i - 1 >= start && pending[i - 1] == 0x0A)
-                    || (i - 2 >= start && pending[i - 1] == 0x0D && pending[i - 2] == 0x0A)
-                if endsEvent {
-                    events.append(Array(pending[start...i]))
-                    start = i + 1
-                }
+            let endsEvent =
+                (i - 1 >= start && pending[i - 1] == 0x0A)
+                || (i - 2 >= start && pending[i - 1] == 0x0D && pending[i - 2] == 0x0A)
+            if endsEvent {
+                events.append(Array(pending[start...i]))
+                start = i + 1
             }
             i += 1
         }
@@ -40,19 +42,25 @@ package struct SSEEventSplitter: Sendable {
     package static func data(of event: [UInt8]) -> [UInt8]? {
         var payload: [UInt8]? = nil
         var lineStart = 0
-        var i = 0
-        while i <= event.count {
-            if i == event.count || event[i] == 0x0A {
-                var line = event[lineStart..<i]
-                if line.last == 0x0D { line = line.dropLast() }
-                if line.starts(with: "data:".utf8) {
-                    var value = line.dropFirst(5)
-                    if value.first == 0x20 { value = value.dropFirst() }
-                    if payload == nil { payload = Array(value) } else { payload! += [0x0A] + value }
+        let count = event.count
+        while lineStart <= count {
+            let lineEnd = event.firstOffset(of: 0x0A, from: lineStart, to: count) ?? count
+            var end = lineEnd
+            if end > lineStart && event[end - 1] == 0x0D { end -= 1 }
+            if end - lineStart >= 5 && event[lineStart] == UInt8(ascii: "d") && event[lineStart + 1] == UInt8(ascii: "a")
+                && event[lineStart + 2] == UInt8(ascii: "t") && event[lineStart + 3] == UInt8(ascii: "a")
+                && event[lineStart + 4] == UInt8(ascii: ":")
+            {
+                var valueStart = lineStart + 5
+                if valueStart < end && event[valueStart] == 0x20 { valueStart += 1 }
+                if payload == nil {
+                    payload = Array(event[valueStart..<end])
+                } else {
+                    payload!.append(0x0A)
+                    payload!.append(contentsOf: event[valueStart..<end])
                 }
-                lineStart = i + 1
             }
-            i += 1
+            lineStart = lineEnd + 1
         }
         return payload
     }
