@@ -368,7 +368,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 if sinceVacuum >= 5 {
                     sinceVacuum = 0
                     try await withDeadline(ContinuousClock.now + Self.lookupWindow) { [client, logger] in
-                        _ = try await client.query("VACUUM call_rollup", logger: logger)
+                        _ = try await client.query("VACUUM (SKIP_LOCKED) call_rollup", logger: logger)
                     }
                 }
             } catch {
