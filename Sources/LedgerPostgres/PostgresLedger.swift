@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// Recording: `record` queues the call and returns once its row is committed (the server's `synchronous_commit` is
 /// forced on for every connection). `writers` writer tasks, each on a connection of its own, take everything queued
-/// when they are free (up to `maxBatch` calls) and write it as ONE prepared statement (`PostgresCallBatch`): the
+/// (up to `maxBatch` calls; while another batch is in flight, only once `overlapBatch` calls wait) and write it as ONE prepared statement (`PostgresCallBatch`): the
 /// calls, `ON CONFLICT (id) DO NOTHING`, and their sums as pending `call_rollup` rows, so `call` and `call_rollup`
 /// change in the same commit. Batches never update a shared row, so the writers' commits overlap (the server
 /// flushes concurrent commits together); while all of them commit, the next calls queue up: batches are one call when
@@ -31,6 +31,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     package static let maxBatch = 1_000
     /// Writer tasks (and connections) per process: enough to keep the server's commits overlapping.
     package static let defaultWriters = 4
+    /// The smallest batch a second writer starts while one is in flight (`Queue.ready`).
+    package static let defaultOverlapBatch = 16
     /// How often `run()` folds pending rollup rows into the totals.
     package static let foldInterval = Duration.milliseconds(200)
 
@@ -41,7 +43,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     private let writerClient: PostgresClient
     /// Writer tasks that `run()` starts.
     package let writers: Int
-    private let queue = Mutex(Queue())
+    private let queue: Mutex<Queue>
     private let ids: Mutex<IDBlocks>
     private let book: Mutex<PriceBook>
     private let stats = Mutex(BatchStats())
@@ -72,6 +74,19 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         var waiters: [CheckedContinuation<Void, Never>] = []
         var stopping = false
         var stopped = false
+        /// Writer tasks writing a batch now.
+        var busy = 0
+        /// The smallest batch a writer starts while another writer's batch is in flight.
+        let overlapBatch: Int
+
+        init(overlapBatch: Int) { self.overlapBatch = overlapBatch }
+
+        /// Whether a free writer should take the queue now: at once when no batch is in flight (an idle ledger
+        /// commits each call at once), otherwise only once `overlapBatch` calls wait. Each batch costs the server
+        /// a fixed amount beyond its rows, so a free writer that took the one or two calls queued behind a commit in
+        /// flight would double the transactions without adding throughput; the waiting calls are taken as soon as
+        /// either enough have queued or the batch in flight is done.
+        var ready: Bool { !pending.isEmpty && (busy == 0 || stopping || pending.count >= overlapBatch) }
     }
 
     private struct IDBlocks {
@@ -90,10 +105,11 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
 
     private init(
         settings: PostgresSettings, logger: Logger, blocks: [Int64], book: PriceBook, retryWindow: Duration,
-        priceRefreshInterval: Duration, writers: Int
+        priceRefreshInterval: Duration, writers: Int, overlapBatch: Int
     ) {
         self.settings = settings
         self.writers = max(1, writers)
+        queue = Mutex(Queue(overlapBatch: max(1, overlapBatch)))
         writerClient = PostgresClient(
             configuration: settings.writerClientConfiguration(connections: self.writers), backgroundLogger: logger)
         self.retryWindow = retryWindow
@@ -110,7 +126,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     /// price book. Throws `PostgresLedgerError` (one line naming host:port and the cause when it cannot connect).
     package static func open(
         _ settings: PostgresSettings, logger: Logger, retryWindow: Duration = .seconds(10),
-        priceRefreshInterval: Duration = .milliseconds(500), writers: Int = defaultWriters
+        priceRefreshInterval: Duration = .milliseconds(500), writers: Int = defaultWriters,
+        overlapBatch: Int = defaultOverlapBatch
     ) async throws -> PostgresLedger {
         try await settings.withConnection(logger: logger) { connection in
             do {
@@ -119,7 +136,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 let book = try await PostgresPriceBook.load(connection, logger: logger)
                 return PostgresLedger(
                     settings: settings, logger: logger, blocks: blocks, book: book, retryWindow: retryWindow,
-                    priceRefreshInterval: priceRefreshInterval, writers: writers)
+                    priceRefreshInterval: priceRefreshInterval, writers: writers, overlapBatch: overlapBatch)
             } catch let error as PostgresLedgerError {
                 throw error
             } catch {
@@ -179,7 +196,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
             let (wake, refused) = queue.withLock { q -> (CheckedContinuation<Void, Never>?, Bool) in
                 if q.stopped { return (nil, true) }
                 q.pending.append(Pending(event: event, costing: costing, done: done))
-                return (q.waiters.popLast(), false)
+                return (q.ready ? q.waiters.popLast() : nil, false)
             }
             if refused { done.resume(throwing: PostgresLedgerError.query("the ledger writer has stopped")) }
             wake?.resume()
@@ -420,6 +437,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
 
     private func writerLoop() async {
         while let batch = await nextBatch() {
+            defer { queue.withLock { $0.busy -= 1 } }
             do {
                 // false: the batch was written row by row and each call already answered.
                 guard try await write(batch) else { continue }
@@ -437,7 +455,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         }
     }
 
-    /// Everything queued (up to `maxBatch`), waiting while nothing is; nil once stopping with nothing queued.
+    /// Everything queued (up to `maxBatch`) once `Queue.ready`, waiting until then; nil once stopping with nothing
+    /// queued.
     private func nextBatch() async -> [Pending]? {
         while true {
             enum Step {
@@ -446,13 +465,14 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 case wait
             }
             let step = queue.withLock { q -> Step in
-                if !q.pending.isEmpty {
+                if q.ready {
                     let count = min(q.pending.count, Self.maxBatch)
                     let batch = Array(q.pending.prefix(count))
                     q.pending.removeFirst(count)
+                    q.busy += 1
                     return .batch(batch)
                 }
-                if q.stopping {
+                if q.stopping && q.pending.isEmpty {
                     q.stopped = true
                     return .finished
                 }
@@ -464,7 +484,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
             case .wait:
                 await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
                     let ready = queue.withLock { q -> Bool in
-                        if !q.pending.isEmpty || q.stopping { return true }
+                        if q.ready || q.stopping { return true }
                         q.waiters.append(wake)
                         return false
                     }

@@ -7,7 +7,7 @@ import NIOCore
 import PostgresNIO
 
 /// `ledger-bench writer --db postgres://USER:PASSWORD@HOST:PORT/DB [--rows N] [--producers 1,8,64] [--varied]
-/// [--writers N] [--replicas 2] [--no-copy]`: rows/s and producer wait (p50/p99) through `PostgresLedger` (group
+/// [--writers N] [--overlap-batch N] [--replicas 2] [--no-copy]`: rows/s and producer wait (p50/p99) through `PostgresLedger` (group
 /// commit, synchronous_commit on), next to COPY of the same rows in batches of 1,000 (one COPY per transaction): the
 /// server's limit for durable batches. Each run uses a fresh database on the server (CREATE DATABASE, migrated),
 /// dropped afterwards. `--replicas 2` runs each producer count in two processes at once (this one and a child
@@ -28,6 +28,10 @@ enum PostgresWriterBenchmark {
         if let i = arguments.firstIndex(of: "--writers"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) {
             writers = n
         }
+        var overlap = PostgresLedger.defaultOverlapBatch
+        if let i = arguments.firstIndex(of: "--overlap-batch"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) {
+            overlap = n
+        }
         var replicas = 1
         if let i = arguments.firstIndex(of: "--replicas"), i + 1 < arguments.count, let n = Int(arguments[i + 1]) {
             replicas = max(1, min(2, n))
@@ -37,7 +41,7 @@ enum PostgresWriterBenchmark {
         logger.logLevel = .warning
         print("PostgreSQL writer benchmark on \(server.redacted): \(rows) call rows per run (1 producer: \(rows / 4))")
         if varied { print("--varied: 4 models, 20 teams/keys, 3 tags, latencies spread over 0.2-3.2 s") }
-        print("\(writers) writer connection(s) per process" + (replicas > 1 ? ", 2 replica processes" : ""))
+        print("\(writers) writer connection(s) per process, overlap batch \(overlap)" + (replicas > 1 ? ", 2 replica processes" : ""))
         print("mode                    rows/s    p50 wait    p99 wait   commits  rows/commit")
         if !arguments.contains("--no-copy") {
             let settings = try await freshDatabase(server, logger: logger)
@@ -50,7 +54,8 @@ enum PostgresWriterBenchmark {
             let settings = try await freshDatabase(server, logger: logger)
             guard replicas > 1 else {
                 let result = try await measure(
-                    settings, rows: n, producers: producers, varied: varied, writers: writers, logger: logger)
+                    settings, rows: n, producers: producers, varied: varied, writers: writers, overlap: overlap,
+                    logger: logger)
                 print(result.line("PostgresLedger x\(producers)"))
                 try await drop(settings, server: server, logger: logger)
                 continue
@@ -60,7 +65,7 @@ enum PostgresWriterBenchmark {
             child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
             child.arguments = [
                 "writer", "--db", settings.urlWithPassword, "--replica-child", "--rows", String(n), "--producers",
-                String(producers), "--writers", String(writers),
+                String(producers), "--writers", String(writers), "--overlap-batch", String(overlap),
             ] + (varied ? ["--varied"] : [])
             let toChild = Pipe()
             let fromChild = Pipe()
@@ -69,7 +74,8 @@ enum PostgresWriterBenchmark {
             try child.run()
             let ready = readLine(fromChild.fileHandleForReading)
             guard ready == "ready" else { throw BenchError("the replica child did not start: \(ready ?? "no output")") }
-            let ledger = try await PostgresLedger.open(settings, logger: logger, writers: writers)
+            let ledger = try await PostgresLedger.open(
+                settings, logger: logger, writers: writers, overlapBatch: overlap)
             toChild.fileHandleForWriting.write(Data("go\n".utf8))
             let mine = try await measure(
                 ledger, rows: n, producers: producers, varied: varied, logger: logger)
@@ -158,9 +164,10 @@ enum PostgresWriterBenchmark {
     }
 
     static func measure(
-        _ settings: PostgresSettings, rows n: Int, producers: Int, varied: Bool, writers: Int, logger: Logger
+        _ settings: PostgresSettings, rows n: Int, producers: Int, varied: Bool, writers: Int, overlap: Int,
+        logger: Logger
     ) async throws -> Result {
-        let ledger = try await PostgresLedger.open(settings, logger: logger, writers: writers)
+        let ledger = try await PostgresLedger.open(settings, logger: logger, writers: writers, overlapBatch: overlap)
         return try await measure(ledger, rows: n, producers: producers, varied: varied, logger: logger)
     }
 
@@ -210,7 +217,8 @@ enum PostgresWriterBenchmark {
         logger.logLevel = .warning
         let settings = try PostgresSettings(url: url)
         let ledger = try await PostgresLedger.open(
-            settings, logger: logger, writers: value("--writers") ?? PostgresLedger.defaultWriters)
+            settings, logger: logger, writers: value("--writers") ?? PostgresLedger.defaultWriters,
+            overlapBatch: value("--overlap-batch") ?? PostgresLedger.defaultOverlapBatch)
         FileHandle.standardOutput.write(Data("ready\n".utf8))
         _ = Swift.readLine()
         let result = try await measure(
