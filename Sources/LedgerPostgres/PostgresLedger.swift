@@ -10,14 +10,14 @@ import Synchronization
 ///
 /// Recording: `record` queues the call and returns once its row is committed (the server's `synchronous_commit` is
 /// forced on for every connection). `writers` writer tasks, each on a connection of its own, take everything queued
-/// (up to `maxBatch` calls; while another batch is in flight, only once `overlapBatch` calls wait) and write it as ONE prepared statement (`PostgresCallBatch`): the
-/// calls, `ON CONFLICT (id) DO NOTHING`, and their sums as pending `call_rollup` rows, so `call` and `call_rollup`
-/// change in the same commit. Batches never update a shared row, so the writers' commits overlap (the server
-/// flushes concurrent commits together); while all of them commit, the next calls queue up: batches are one call when
-/// idle and grow only under load. A lost connection is retried (bounded by `retryWindow`); `ON CONFLICT (id) DO
-/// NOTHING` makes a retried batch whose first commit did land count each call exactly once. `run()` also folds the
-/// pending rollup rows into the totals every `foldInterval` (`call_rollup_fold()`, migrations/postgres/0008; one
-/// fold at a time across replicas).
+/// (up to `maxBatch` calls; while another batch is in flight, only once `overlapBatch` calls wait) and write it as
+/// ONE prepared statement (`PostgresCallBatch`): the calls and their sums as pending `call_rollup` rows, so `call`
+/// and `call_rollup` change in the same commit. Batches never update a shared row, so the writers' commits overlap
+/// (the server flushes concurrent commits together); batches are one call when idle and grow only under load. A lost
+/// connection is retried (bounded by `retryWindow`) with the idempotent statement (`ON CONFLICT (id) DO NOTHING`),
+/// so a retried batch whose first commit did land counts each call exactly once. `run()` also folds the pending
+/// rollup rows into the totals every `foldInterval` (`call_rollup_fold()`, migrations/postgres/0008; one fold at a
+/// time across replicas).
 ///
 /// Call ids: see migrations/postgres/0001_ledger.sql (`call_id_block`): each instance owns 2^32-id blocks taken
 /// from a sequence, so replicas never coordinate per call and never collide.
@@ -498,22 +498,36 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     /// on a deadlock or serialization failure. A batch refused for its data is retried row by row so that only the
     /// bad call fails (then every call is answered here and this returns false).
     private func write(_ batch: [Pending]) async throws -> Bool {
-        let statement = PostgresCallBatch(batch.lazy.map { ($0.event, $0.costing) }, count: batch.count)
+        let rows = batch.lazy.map { ($0.event, $0.costing) }
+        // The plain statement first; after any attempt that may have committed (or a duplicate id), only the
+        // idempotent one (PostgresCallBatch).
+        var first = PostgresCallBatch(rows, count: batch.count)
+        let retry = first?.retry ?? PostgresCallBatch.Retry(arrays: PostgresCallBatch.callArrays(rows, count: batch.count))
         let deadline = ContinuousClock.now + retryWindow
         var delay = Duration.milliseconds(20)
         while true {
             do {
-                try await withDeadline(deadline) { [writerClient, logger] in
+                try await withDeadline(deadline) { [writerClient, logger, first] in
                     try await writerClient.withConnection { connection in
-                        _ = try await connection.execute(statement, logger: logger)
+                        if let first {
+                            _ = try await connection.execute(first, logger: logger)
+                        } else {
+                            _ = try await connection.execute(retry, logger: logger)
+                        }
                     }
                 }
                 noteSuccess()
                 return true
             } catch let error as PSQLError where error.code == .server {
                 let state = error.serverInfo?[.sqlState] ?? ""
+                // 23505: an id already recorded (a replayed call); the idempotent statement skips it.
+                if state == "23505", first != nil {
+                    first = nil
+                    continue
+                }
                 // 40001 serialization, 40P01 deadlock, 57P01 admin shutdown.
                 if state == "40001" || state == "40P01" || state.hasPrefix("57P"), ContinuousClock.now < deadline {
+                    first = nil
                     try await Task.sleep(for: delay)
                     continue
                 }
@@ -523,6 +537,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 }
                 throw error
             } catch {
+                first = nil
                 noteFailure(error)
                 guard ContinuousClock.now < deadline else { throw error }
                 logger.warning(
@@ -561,7 +576,9 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
             do {
                 try await writerClient.withConnection { connection in
                     _ = try await connection.execute(
-                        PostgresCallBatch(CollectionOfOne((pending.event, pending.costing)), count: 1), logger: logger)
+                        PostgresCallBatch.Retry(
+                            arrays: PostgresCallBatch.callArrays(CollectionOfOne((pending.event, pending.costing)), count: 1)),
+                        logger: logger)
                 }
                 pending.done.resume()
             } catch {
