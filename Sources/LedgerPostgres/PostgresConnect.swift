@@ -23,6 +23,17 @@ extension PostgresSettings {
         return configuration
     }
 
+    /// The ledger writers' pool: up to `connections` connections, and generic plans for prepared statements
+    /// (the batch statement has one shape for every batch size, so planning it again per batch would only cost).
+    func writerClientConfiguration(connections: Int) -> PostgresClient.Configuration {
+        var configuration = clientConfiguration
+        configuration.options.additionalStartupParameters = [
+            ("synchronous_commit", "on"), ("plan_cache_mode", "force_generic_plan"),
+        ]
+        configuration.options.maximumConnections = connections
+        return configuration
+    }
+
     /// One connection, or `PostgresLedgerError.connect` naming host:port and the cause in one line.
     package func connect(logger: Logger) async throws -> PostgresConnection {
         do {

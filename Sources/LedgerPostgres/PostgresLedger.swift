@@ -9,12 +9,15 @@ import Synchronization
 /// looks up prices, over one postgres-nio connection pool. Run it as a service (`run()`) for as long as it is used.
 ///
 /// Recording: `record` queues the call and returns once its row is committed (the server's `synchronous_commit` is
-/// forced on for every connection). One writer task takes everything queued (up to `maxBatch` calls) and writes it
-/// as ONE statement: a multi-row `INSERT INTO call ... ON CONFLICT (id) DO NOTHING RETURNING ...` inside a WITH whose
-/// outer `INSERT INTO call_rollup ... ON CONFLICT DO UPDATE` adds the inserted rows to the rollup, so `call` and
-/// `call_rollup` change in the same commit. While one batch commits, the next calls queue up: batches are one call
-/// when idle and grow only under load. A lost connection is retried (bounded by `retryWindow`); `ON CONFLICT (id)
-/// DO NOTHING` makes a retried batch whose first commit did land count each call exactly once.
+/// forced on for every connection). `writers` writer tasks, each on a connection of its own, take everything queued
+/// (up to `maxBatch` calls; while another batch is in flight, only once `overlapBatch` calls wait) and write it as
+/// ONE prepared statement (`PostgresCallBatch`): the calls and their sums as pending `call_rollup` rows, so `call`
+/// and `call_rollup` change in the same commit. Batches never update a shared row, so the writers' commits overlap
+/// (the server flushes concurrent commits together); batches are one call when idle and grow only under load. A lost
+/// connection is retried (bounded by `retryWindow`) with the idempotent statement (`ON CONFLICT (id) DO NOTHING`),
+/// so a retried batch whose first commit did land counts each call exactly once. `run()` also folds the pending
+/// rollup rows into the totals every `foldInterval` (`call_rollup_fold()`, migrations/postgres/0008; one fold at a
+/// time across replicas).
 ///
 /// Call ids: see migrations/postgres/0001_ledger.sql (`call_id_block`): each instance owns 2^32-id blocks taken
 /// from a sequence, so replicas never coordinate per call and never collide.
@@ -24,13 +27,23 @@ import Synchronization
 package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLookup, Service {
     /// Bits of a call id numbered inside one block.
     package static let idBlockBits = 32
-    /// The largest batch: 1,000 rows x 42 columns stays under PostgreSQL's 65,535 bind parameters.
+    /// The largest batch (one array per column, so the bind-parameter limit no longer applies).
     package static let maxBatch = 1_000
+    /// Writer tasks (and connections) per process: enough to keep the server's commits overlapping.
+    package static let defaultWriters = 4
+    /// The smallest batch a second writer starts while one is in flight (`Queue.ready`).
+    package static let defaultOverlapBatch = 16
+    /// How often `run()` folds pending rollup rows into the totals.
+    package static let foldInterval = Duration.milliseconds(200)
 
     package let settings: PostgresSettings
     private let logger: Logger
     private let client: PostgresClient
-    private let queue = Mutex(Queue())
+    /// The writers' own pool: one connection per writer task, generic plans for the batch statement.
+    private let writerClient: PostgresClient
+    /// Writer tasks that `run()` starts.
+    package let writers: Int
+    private let queue: Mutex<Queue>
     private let ids: Mutex<IDBlocks>
     private let book: Mutex<PriceBook>
     private let stats = Mutex(BatchStats())
@@ -57,9 +70,23 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
 
     private struct Queue {
         var pending: [Pending] = []
-        var waiter: CheckedContinuation<Void, Never>?
+        /// Idle writer tasks, woken one per queued call (all on stop).
+        var waiters: [CheckedContinuation<Void, Never>] = []
         var stopping = false
         var stopped = false
+        /// Writer tasks writing a batch now.
+        var busy = 0
+        /// The smallest batch a writer starts while another writer's batch is in flight.
+        let overlapBatch: Int
+
+        init(overlapBatch: Int) { self.overlapBatch = overlapBatch }
+
+        /// Whether a free writer should take the queue now: at once when no batch is in flight (an idle ledger
+        /// commits each call at once), otherwise only once `overlapBatch` calls wait. Each batch costs the server
+        /// a fixed amount beyond its rows, so a free writer that took the one or two calls queued behind a commit in
+        /// flight would double the transactions without adding throughput; the waiting calls are taken as soon as
+        /// either enough have queued or the batch in flight is done.
+        var ready: Bool { !pending.isEmpty && (busy == 0 || stopping || pending.count >= overlapBatch) }
     }
 
     private struct IDBlocks {
@@ -78,9 +105,13 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
 
     private init(
         settings: PostgresSettings, logger: Logger, blocks: [Int64], book: PriceBook, retryWindow: Duration,
-        priceRefreshInterval: Duration
+        priceRefreshInterval: Duration, writers: Int, overlapBatch: Int
     ) {
         self.settings = settings
+        self.writers = max(1, writers)
+        queue = Mutex(Queue(overlapBatch: max(1, overlapBatch)))
+        writerClient = PostgresClient(
+            configuration: settings.writerClientConfiguration(connections: self.writers), backgroundLogger: logger)
         self.retryWindow = retryWindow
         self.priceRefreshInterval = priceRefreshInterval
         self.logger = logger
@@ -95,7 +126,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     /// price book. Throws `PostgresLedgerError` (one line naming host:port and the cause when it cannot connect).
     package static func open(
         _ settings: PostgresSettings, logger: Logger, retryWindow: Duration = .seconds(10),
-        priceRefreshInterval: Duration = .milliseconds(500)
+        priceRefreshInterval: Duration = .milliseconds(500), writers: Int = defaultWriters,
+        overlapBatch: Int = defaultOverlapBatch
     ) async throws -> PostgresLedger {
         try await settings.withConnection(logger: logger) { connection in
             do {
@@ -104,7 +136,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 let book = try await PostgresPriceBook.load(connection, logger: logger)
                 return PostgresLedger(
                     settings: settings, logger: logger, blocks: blocks, book: book, retryWindow: retryWindow,
-                    priceRefreshInterval: priceRefreshInterval)
+                    priceRefreshInterval: priceRefreshInterval, writers: writers, overlapBatch: overlapBatch)
             } catch let error as PostgresLedgerError {
                 throw error
             } catch {
@@ -164,8 +196,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
             let (wake, refused) = queue.withLock { q -> (CheckedContinuation<Void, Never>?, Bool) in
                 if q.stopped { return (nil, true) }
                 q.pending.append(Pending(event: event, costing: costing, done: done))
-                defer { q.waiter = nil }
-                return (q.waiter, false)
+                return (q.ready ? q.waiters.popLast() : nil, false)
             }
             if refused { done.resume(throwing: PostgresLedgerError.query("the ledger writer has stopped")) }
             wake?.resume()
@@ -307,7 +338,9 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     /// still queued, fails later `record` calls, and closes the pool.
     package func run() async throws {
         let pool = Task { await client.run() }
-        let writer = Task { await writerLoop() }
+        let writerPool = Task { await writerClient.run() }
+        let writerTasks = (0..<writers).map { _ in Task { await writerLoop() } }
+        let folder = Task { await foldLoop() }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
                 while !Task.isCancelled && !queue.withLock({ $0.stopping }) {
@@ -321,18 +354,59 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         } onGracefulShutdown: {
             self.stop()
         }
-        await writer.value
+        for writer in writerTasks { await writer.value }
+        folder.cancel()
+        await folder.value
+        writerPool.cancel()
+        await writerPool.value
         pool.cancel()
         await pool.value
     }
 
     private func stop() {
-        let wake = queue.withLock { q -> CheckedContinuation<Void, Never>? in
+        let wake = queue.withLock { q -> [CheckedContinuation<Void, Never>] in
             q.stopping = true
-            defer { q.waiter = nil }
-            return q.waiter
+            defer { q.waiters = [] }
+            return q.waiters
         }
-        wake?.resume()
+        for waiter in wake { waiter.resume() }
+    }
+
+    /// Folds pending rollup rows every `foldInterval` until the writers have stopped, then once more.
+    private func foldLoop() async {
+        var sinceVacuum = 0
+        while !Task.isCancelled {
+            try? await Task.sleep(for: Self.foldInterval)
+            do {
+                let folded = try await foldRollup()
+                if folded > 0 { sinceVacuum += 1 }
+                // Folded rows leave dead tuples; autovacuum looks only once a minute, so the rollup would grow by a
+                // minute of pending rows between its visits. VACUUM skips the pages that did not change.
+                if sinceVacuum >= 5 {
+                    sinceVacuum = 0
+                    try await withDeadline(ContinuousClock.now + Self.lookupWindow) { [client, logger] in
+                        _ = try await client.query("VACUUM (SKIP_LOCKED) call_rollup", logger: logger)
+                    }
+                }
+            } catch {
+                if Task.isCancelled { break }
+                logger.debug("rollup fold failed", metadata: ["cause": "\(PostgresSettings.cause(of: error))"])
+            }
+        }
+    }
+
+    /// Folds the pending rollup rows committed so far into the totals (`call_rollup_fold()`; asynchronous commit:
+    /// a fold lost in a crash is all-or-nothing, its pending rows stay). Returns the rows folded, or -1 when another
+    /// fold (another replica's, a month close) holds the lock.
+    @discardableResult
+    package func foldRollup() async throws -> Int64 {
+        let result = Mutex<Int64>(0)
+        try await withDeadline(ContinuousClock.now + Self.lookupWindow) { [client, logger] in
+            let rows = try await client.query(
+                "SELECT set_config('synchronous_commit', 'off', true), call_rollup_fold()", logger: logger)
+            for try await (_, folded) in rows.decode((String, Int64).self) { result.withLock { $0 = folded } }
+        }
+        return result.withLock { $0 }
     }
 
     private func maintain() async {
@@ -363,6 +437,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
 
     private func writerLoop() async {
         while let batch = await nextBatch() {
+            defer { queue.withLock { $0.busy -= 1 } }
             do {
                 // false: the batch was written row by row and each call already answered.
                 guard try await write(batch) else { continue }
@@ -380,7 +455,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         }
     }
 
-    /// Everything queued (up to `maxBatch`), waiting while nothing is; nil once stopping with nothing queued.
+    /// Everything queued (up to `maxBatch`) once `Queue.ready`, waiting until then; nil once stopping with nothing
+    /// queued.
     private func nextBatch() async -> [Pending]? {
         while true {
             enum Step {
@@ -389,13 +465,14 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 case wait
             }
             let step = queue.withLock { q -> Step in
-                if !q.pending.isEmpty {
+                if q.ready {
                     let count = min(q.pending.count, Self.maxBatch)
                     let batch = Array(q.pending.prefix(count))
                     q.pending.removeFirst(count)
+                    q.busy += 1
                     return .batch(batch)
                 }
-                if q.stopping {
+                if q.stopping && q.pending.isEmpty {
                     q.stopped = true
                     return .finished
                 }
@@ -407,8 +484,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
             case .wait:
                 await withCheckedContinuation { (wake: CheckedContinuation<Void, Never>) in
                     let ready = queue.withLock { q -> Bool in
-                        if !q.pending.isEmpty || q.stopping { return true }
-                        q.waiter = wake
+                        if q.ready || q.stopping { return true }
+                        q.waiters.append(wake)
                         return false
                     }
                     if ready { wake.resume() }
@@ -421,22 +498,36 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     /// on a deadlock or serialization failure. A batch refused for its data is retried row by row so that only the
     /// bad call fails (then every call is answered here and this returns false).
     private func write(_ batch: [Pending]) async throws -> Bool {
-        let query = Self.insertQuery(batch.lazy.map { ($0.event, $0.costing) })
+        let rows = batch.lazy.map { ($0.event, $0.costing) }
+        // The plain statement first; after any attempt that may have committed (or a duplicate id), only the
+        // idempotent one (PostgresCallBatch).
+        var first = PostgresCallBatch(rows, count: batch.count)
+        let retry = first?.retry ?? PostgresCallBatch.Retry(arrays: PostgresCallBatch.callArrays(rows, count: batch.count))
         let deadline = ContinuousClock.now + retryWindow
         var delay = Duration.milliseconds(20)
         while true {
             do {
-                try await withDeadline(deadline) { [client, logger] in
-                    try await client.withConnection { connection in
-                        _ = try await connection.query(query, logger: logger)
+                try await withDeadline(deadline) { [writerClient, logger, first] in
+                    try await writerClient.withConnection { connection in
+                        if let first {
+                            _ = try await connection.execute(first, logger: logger)
+                        } else {
+                            _ = try await connection.execute(retry, logger: logger)
+                        }
                     }
                 }
                 noteSuccess()
                 return true
             } catch let error as PSQLError where error.code == .server {
                 let state = error.serverInfo?[.sqlState] ?? ""
-                // 40001 serialization, 40P01 deadlock (two replicas' rollup upserts), 57P01 admin shutdown.
+                // 23505: an id already recorded (a replayed call); the idempotent statement skips it.
+                if state == "23505", first != nil {
+                    first = nil
+                    continue
+                }
+                // 40001 serialization, 40P01 deadlock, 57P01 admin shutdown.
                 if state == "40001" || state == "40P01" || state.hasPrefix("57P"), ContinuousClock.now < deadline {
+                    first = nil
                     try await Task.sleep(for: delay)
                     continue
                 }
@@ -446,6 +537,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 }
                 throw error
             } catch {
+                first = nil
                 noteFailure(error)
                 guard ContinuousClock.now < deadline else { throw error }
                 logger.warning(
@@ -482,9 +574,11 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     private func writeOneByOne(_ batch: [Pending]) async {
         for pending in batch {
             do {
-                try await client.withConnection { connection in
-                    _ = try await connection.query(
-                        Self.insertQuery(CollectionOfOne((pending.event, pending.costing))), logger: logger)
+                try await writerClient.withConnection { connection in
+                    _ = try await connection.execute(
+                        PostgresCallBatch.Retry(
+                            arrays: PostgresCallBatch.callArrays(CollectionOfOne((pending.event, pending.costing)), count: 1)),
+                        logger: logger)
                 }
                 pending.done.resume()
             } catch {
@@ -492,117 +586,5 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 pending.done.resume(throwing: failure)
             }
         }
-    }
-
-    static let columns = """
-        id, started_at_us, finished_at_us, month, endpoint, requested_model, model, provider, provider_kind,
-        stream, status, http_status, error_type, attempts, fallback_used,
-        prompt_tokens, cached_prompt_tokens, completion_tokens, reasoning_tokens, usage_source,
-        latency_us, upstream_latency_us, ttft_us, queue_wait_us, inflight_at_admission,
-        key_id, team, tags, upstream_request_id,
-        price_status, official_price_id, holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd,
-        cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens, service_tier,
-        missing_costs, upstream_model
-        """
-    static let columnCount = 42
-
-    /// The rollup half of the statement: the inserted rows (RETURNING) grouped per rollup key, in key order (so
-    /// two replicas' batches lock shared rollup rows in the same order), added to `call_rollup`.
-    static let rollupSQL = """
-        INSERT INTO call_rollup
-        SELECT floor(started_at_us / 86400000000.0)::bigint, month, coalesce(model, ''), coalesce(provider, ''),
-               coalesce(provider_kind, ''), coalesce(team, ''), coalesce(key_id, 0), coalesce(tags, ''), price_status,
-               coalesce(official_price_id, 0), coalesce(holysheep_price_id, 0),
-               count(*), count(*) FILTER (WHERE status <> 'ok'), sum(fallback_used),
-               coalesce(sum(prompt_tokens), 0), coalesce(sum(cached_prompt_tokens), 0),
-               coalesce(sum(completion_tokens), 0), sum(latency_us),
-               coalesce(sum(cache_write_5m_tokens), 0), coalesce(sum(cache_write_1h_tokens), 0),
-               coalesce(sum(audio_prompt_tokens), 0), coalesce(sum(audio_completion_tokens), 0)
-        FROM inserted
-        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-        ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-        ON CONFLICT (day, model, provider, provider_kind, team, key_id, tags, price_status, official_price_id,
-                     holysheep_price_id) DO UPDATE SET
-            calls = call_rollup.calls + excluded.calls,
-            failed_calls = call_rollup.failed_calls + excluded.failed_calls,
-            fallback_calls = call_rollup.fallback_calls + excluded.fallback_calls,
-            prompt_tokens = call_rollup.prompt_tokens + excluded.prompt_tokens,
-            cached_prompt_tokens = call_rollup.cached_prompt_tokens + excluded.cached_prompt_tokens,
-            completion_tokens = call_rollup.completion_tokens + excluded.completion_tokens,
-            latency_us = call_rollup.latency_us + excluded.latency_us,
-            cache_write_5m_tokens = call_rollup.cache_write_5m_tokens + excluded.cache_write_5m_tokens,
-            cache_write_1h_tokens = call_rollup.cache_write_1h_tokens + excluded.cache_write_1h_tokens,
-            audio_prompt_tokens = call_rollup.audio_prompt_tokens + excluded.audio_prompt_tokens,
-            audio_completion_tokens = call_rollup.audio_completion_tokens + excluded.audio_completion_tokens
-        """
-
-    /// One statement inserting `rows` into `call` and their sums into `call_rollup`.
-    static func insertQuery<Rows: Sequence<(UsageEvent, CallRecord.Costing)>>(_ rows: Rows) -> PostgresQuery {
-        var bindings = PostgresBindings(capacity: columnCount * maxBatch)
-        var values = ""
-        var n = 0
-        for (event, c) in rows {
-            values += n == 0 ? "(" : ",("
-            for column in 0..<columnCount {
-                if column > 0 { values += "," }
-                values += "$\(n * columnCount + column + 1)"
-            }
-            values += ")"
-            n += 1
-            let u = event.usage
-            bindings.append(event.id)
-            bindings.append(event.startedAtMicros)
-            bindings.append(event.finishedAtMicros)
-            bindings.append(Int64(BillingMonth(containing: event.startedAtMicros).code))
-            bindings.append(event.endpoint)
-            bindings.append(event.requestedModel)
-            bindings.append(event.model)
-            bindings.append(event.provider)
-            bindings.append(event.providerKind?.rawValue)
-            bindings.append(Int64(event.stream ? 1 : 0))
-            bindings.append(event.status.rawValue)
-            bindings.append(event.httpStatus.map(Int64.init))
-            bindings.append(event.errorType)
-            bindings.append(Int64(event.attempts))
-            bindings.append(Int64(event.fallbackUsed ? 1 : 0))
-            bindings.append(u?.promptTokens)
-            bindings.append(u?.cachedPromptTokens)
-            bindings.append(u?.completionTokens)
-            bindings.append(u?.reasoningTokens)
-            bindings.append(u == nil ? "missing" : "upstream")
-            bindings.append(event.latencyMicros)
-            bindings.append(event.upstreamLatencyMicros)
-            bindings.append(event.timeToFirstTokenMicros)
-            bindings.append(event.queueWaitMicros)
-            bindings.append(event.inflightAtAdmission.map(Int64.init))
-            bindings.append(event.keyID)
-            bindings.append(event.team)
-            bindings.append(event.tags)
-            bindings.append(event.upstreamRequestID)
-            bindings.append(c.status)
-            bindings.append(c.officialPriceID)
-            bindings.append(c.holysheepPriceID)
-            bindings.append(c.paid)
-            bindings.append(c.official)
-            bindings.append(c.holysheep)
-            bindings.append(u?.cacheWrite5mTokens)
-            bindings.append(u?.cacheWrite1hTokens)
-            bindings.append(u?.audioPromptTokens)
-            bindings.append(u?.audioCompletionTokens)
-            bindings.append(u?.serviceTier)
-            bindings.append(c.missing)
-            bindings.append(event.upstreamModel)
-        }
-        let sql = """
-            WITH inserted AS (
-                INSERT INTO call (\(columns)) VALUES \(values)
-                ON CONFLICT (id) DO NOTHING
-                RETURNING started_at_us, month, model, provider, provider_kind, team, key_id, tags, price_status,
-                          official_price_id, holysheep_price_id, status, fallback_used, prompt_tokens,
-                          cached_prompt_tokens, completion_tokens, latency_us, cache_write_5m_tokens,
-                          cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens)
-            \(rollupSQL)
-            """
-        return PostgresQuery(unsafeSQL: sql, binds: bindings)
     }
 }

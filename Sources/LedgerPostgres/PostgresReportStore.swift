@@ -12,6 +12,10 @@ import PostgresNIO
 /// Rows are fetched whole per query (reports read aggregated rollup rows), except queries that take `:after_id`:
 /// those are read in pages of `pageSize` rows by the id in their LAST column (keyset paging: the export and the
 /// latency scan stay in constant memory on 10M calls).
+///
+/// Report queries sum `call_rollup` rows, so they count pending rows (migrations/postgres/0008) as soon as they are
+/// committed. A write transaction (month close, reopen, rates) first takes the fold lock for its connection, then
+/// folds inside its own snapshot, so the close copies exactly one row per key and no replica folds meanwhile.
 package struct PostgresReportStore: ReportStore {
     package let settings: PostgresSettings
     let logger: Logger
@@ -30,10 +34,15 @@ package struct PostgresReportStore: ReportStore {
     }
 
     package func write<T>(_ body: (any ReportReader) throws -> T) throws -> T {
-        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ", body)
+        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ", fold: true, body)
     }
 
-    private func transaction<T>(_ begin: String, _ body: (any ReportReader) throws -> T) throws -> T {
+    /// `call_rollup_fold()`'s advisory-lock key ("hsl-fold").
+    static let foldLockKey: Int64 = 0x6873_6c2d_666f_6c64
+
+    private func transaction<T>(_ begin: String, fold: Bool = false, _ body: (any ReportReader) throws -> T) throws
+        -> T
+    {
         let connection: PostgresConnection
         do {
             connection = try PostgresConnection.connect(
@@ -44,8 +53,12 @@ package struct PostgresReportStore: ReportStore {
         }
         defer { try? connection.close().wait() }
         let reader = PostgresReportReader(connection: connection, logger: logger, pageSize: pageSize)
+        // Session-level, before the snapshot: a fold that commits while this waits is then seen whole. Released
+        // when the connection closes.
+        if fold { try reader.execute("SELECT pg_advisory_lock(\(Self.foldLockKey))", [:]) }
         try reader.execute(begin, [:])
         do {
+            if fold { try reader.execute("SELECT call_rollup_fold()", [:]) }
             let value = try body(reader)
             try reader.execute("COMMIT", [:])
             return value

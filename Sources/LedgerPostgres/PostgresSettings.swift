@@ -102,6 +102,15 @@ package struct PostgresSettings: Sendable, Hashable, CustomStringConvertible {
     }
 
     package var description: String { redacted }
+
+    /// The full URL, password included (percent-encoded): only for handing these settings to a child process (the
+    /// benchmark's second replica), never for printing or logging.
+    package var urlWithPassword: String {
+        func encoded(_ s: String, _ allowed: CharacterSet) -> String { s.addingPercentEncoding(withAllowedCharacters: allowed) ?? s }
+        let secret = password.map { ":" + encoded($0, .urlPasswordAllowed.subtracting(CharacterSet(charactersIn: ":@/"))) } ?? ""
+        let who = encoded(user, .urlUserAllowed.subtracting(CharacterSet(charactersIn: ":@/")))
+        return "postgres://\(who)\(secret)@\(address)/\(encoded(database, .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))))"
+    }
 }
 
 extension PostgresSettings: CustomReflectable {

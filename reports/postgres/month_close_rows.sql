@@ -16,12 +16,21 @@ SELECT
     || cache_write_5m_tokens::text || chr(9) || cache_write_1h_tokens::text || chr(9)
     || audio_prompt_tokens::text || chr(9) || audio_completion_tokens::text || chr(10) AS line
 FROM (
+    -- One row per key: the sum of its total and pending rows (migrations/postgres/0008).
     SELECT day, month, model, provider, provider_kind, team, key_id, tags, price_status, official_price_id,
-           holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens, cached_prompt_tokens,
-           completion_tokens, latency_us, cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens,
-           audio_completion_tokens
+           holysheep_price_id, sum(calls)::bigint AS calls, sum(failed_calls)::bigint AS failed_calls,
+           sum(fallback_calls)::bigint AS fallback_calls, sum(prompt_tokens)::bigint AS prompt_tokens,
+           sum(cached_prompt_tokens)::bigint AS cached_prompt_tokens,
+           sum(completion_tokens)::bigint AS completion_tokens, sum(latency_us)::bigint AS latency_us,
+           sum(cache_write_5m_tokens)::bigint AS cache_write_5m_tokens,
+           sum(cache_write_1h_tokens)::bigint AS cache_write_1h_tokens,
+           sum(audio_prompt_tokens)::bigint AS audio_prompt_tokens,
+           sum(audio_completion_tokens)::bigint AS audio_completion_tokens
     FROM call_rollup
     WHERE :close_id = 0 AND month = :month
+    GROUP BY day, month, model, provider, provider_kind, team, key_id, tags, price_status, official_price_id,
+             holysheep_price_id
+    HAVING sum(calls) <> 0
     UNION ALL
     SELECT day, month, model, provider, provider_kind, team, key_id, tags, price_status, official_price_id,
            holysheep_price_id, calls, failed_calls, fallback_calls, prompt_tokens, cached_prompt_tokens,
