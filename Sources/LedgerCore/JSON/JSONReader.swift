@@ -184,17 +184,32 @@ package struct JSONReader {
     /// One past the closing quote of the string starting at `start`, validated but not decoded.
     package func string(_ start: Int) throws(JSONSyntaxError) -> Int {
         var i = start + 1
-        while i < end {
+        while true {
+            i = plainRun(from: i)
+            guard i < end else { throw fail("unterminated string", at: i) }
             let byte = bytes[i]
             if byte == UInt8(ascii: "\"") { return i + 1 }
             if byte < 0x20 { throw fail("control character in a string", at: i) }
-            if byte == UInt8(ascii: "\\") {
-                i = try escape(i)
-            } else {
-                i += 1
-            }
+            i = try escape(i)
         }
-        throw fail("unterminated string", at: i)
+    }
+
+    /// The first offset at or after `i` (before `end`) holding a quote, a backslash or a control character: the
+    /// plain run of a string, scanned over the buffer without a bounds check per byte (strings are most of a
+    /// request body's bytes).
+    @inline(__always)
+    private func plainRun(from i: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            let limit = Swift.min(end, buffer.count)
+            guard let base = buffer.baseAddress else { return i }
+            var j = i
+            while j < limit {
+                let byte = base[j]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return j }
+                j += 1
+            }
+            return Swift.max(j, i)
+        }
     }
 
     /// One past the escape whose backslash is at `i`.
@@ -231,9 +246,8 @@ package struct JSONReader {
 
     /// The string starting at `start`, escapes resolved (a lone surrogate becomes U+FFFD), and one past its end.
     package func decodeString(_ start: Int) throws(JSONSyntaxError) -> (end: Int, text: String) {
-        var i = start + 1
         // Fast path: no escapes.
-        while i < end, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\"), bytes[i] >= 0x20 { i += 1 }
+        var i = plainRun(from: start + 1)
         if i < end, bytes[i] == UInt8(ascii: "\"") {
             return (i + 1, String(decoding: bytes[(start + 1)..<i], as: UTF8.self))
         }
