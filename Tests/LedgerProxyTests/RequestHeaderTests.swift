@@ -36,12 +36,13 @@ import Testing
         #expect("x".trimmingSpaces == "x")
     }
 
-    @Test func hopByHopHeadersAreNotRelayedWhateverTheirCase() {
+    @Test func hopByHopAndLedgerHeadersAreNotRelayedWhateverTheirCase() {
         let relayed = ProxyController.relayedHeaders([
             ("Content-Type", "application/json"), ("Connection", "keep-alive"), ("TRANSFER-ENCODING", "chunked"),
             ("content-length", "12"), ("Date", "today"), ("Server", "upstream"), ("x-request-id", "req-1"),
             ("Keep-Alive", "timeout=5"), ("TE", "trailers"), ("Trailer", "x"), ("Upgrade", "h2c"),
-            ("Proxy-Connection", "close"), ("openai-processing-ms", "7"),
+            ("Proxy-Connection", "close"), ("openai-processing-ms", "7"), ("X-Ledger-Call-Id", "forged"),
+            ("x-ledger-provider", "forged"),
         ])
         #expect(relayed.map(\.name.canonicalName) == ["content-type", "x-request-id", "openai-processing-ms"])
         #expect(relayed[.contentType] == "application/json")

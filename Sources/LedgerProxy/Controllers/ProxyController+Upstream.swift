@@ -227,12 +227,15 @@ extension ProxyController {
         }
     }
 
-    /// The upstream's headers minus hop-by-hop ones (the server sets its own framing).
+    /// The upstream's headers minus hop-by-hop ones (the server sets its own framing) and minus any `x-ledger-*`
+    /// (those are the proxy's own, added once by ``addLedgerHeaders(_:call:)``; an upstream cannot forge them).
     static func relayedHeaders(_ upstream: [(name: String, value: String)]) -> HTTPFields {
         var fields = HTTPFields()
         fields.reserveCapacity(upstream.count + 4)
         for (name, value) in upstream {
-            guard let fieldName = HTTPField.Name(name), !isHopByHop(fieldName.canonicalName) else { continue }
+            guard let fieldName = HTTPField.Name(name), !isHopByHop(fieldName.canonicalName),
+                !fieldName.canonicalName.hasPrefix("x-ledger-")
+            else { continue }
             fields.append(HTTPField(name: fieldName, value: value))
         }
         return fields

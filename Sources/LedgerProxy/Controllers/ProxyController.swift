@@ -436,11 +436,13 @@ package struct ProxyController: Sendable {
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
+    /// Adds the proxy's own headers. `x-ledger-*` ones are appended (the fields they go on never hold one: relayed
+    /// headers drop them, the proxy's own answers carry none), which spares a scan of every field per header.
     func addLedgerHeaders(_ headers: inout HTTPFields, call: Call) {
-        headers[.ledgerCallID] = String(call.event.id)
+        headers.append(HTTPField(name: .ledgerCallID, value: String(call.event.id)))
         headers[.latencyMilliseconds] = String(Self.micros(ContinuousClock.now - call.start) / 1000)
-        if let provider = call.event.provider { headers[.ledgerProvider] = provider }
-        if let model = call.upstreamModel { headers[.ledgerUpstreamModel] = model }
+        if let provider = call.event.provider { headers.append(HTTPField(name: .ledgerProvider, value: provider)) }
+        if let model = call.upstreamModel { headers.append(HTTPField(name: .ledgerUpstreamModel, value: model)) }
         if let admission = call.admission {
             for (name, value) in admission.headers.sorted(by: { $0.key < $1.key }) {
                 if let field = HTTPField.Name(name) { headers[field] = value }
