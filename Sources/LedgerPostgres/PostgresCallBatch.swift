@@ -123,61 +123,21 @@ struct PostgresCallBatch: PostgresPreparedStatement {
     /// The calls' arrays alone, for the retry statement.
     var retry: Retry { Retry(arrays: Array(arrays.prefix(Self.columns.count))) }
 
-    /// One pending rollup row's key, as `call_rollup` spells it (NULL as '' or 0).
-    struct RollupKey: Hashable {
-        var day: Int64
-        var month: Int64
-        var model: String
-        var provider: String
-        var providerKind: String
-        var team: String
-        var keyID: Int64
-        var tags: String
-        var priceStatus: String
-        var officialPriceID: Int64
-        var holysheepPriceID: Int64
-    }
-
-    /// Days since 1970-01-01 of `micros`, floor division (as 0003's `floor(started_at_us / 86400000000.0)`).
-    static func day(ofMicros micros: Int64) -> Int64 {
-        let d: Int64 = 86_400_000_000
-        let q = micros / d
-        return micros % d < 0 ? q - 1 : q
-    }
-
     /// The statement for `rows`, or nil when a sum would not fit `bigint` (the retry statement sums in SQL and
     /// refuses the batch the same way the old statement did).
     init?<Rows: Sequence<(UsageEvent, CallRecord.Costing)>>(_ rows: Rows, count: Int) {
         let calls = Self.callArrays(rows, count: count)
-        var sums: [RollupKey: [Int64]] = [:]
-        var order: [RollupKey] = []
-        for (event, c) in rows {
-            let u = event.usage
-            let key = RollupKey(
-                day: Self.day(ofMicros: event.startedAtMicros),
-                month: Int64(BillingMonth(containing: event.startedAtMicros).code), model: event.model ?? "",
-                provider: event.provider ?? "", providerKind: event.providerKind?.rawValue ?? "", team: event.team ?? "",
-                keyID: event.keyID ?? 0, tags: event.tags ?? "", priceStatus: c.status,
-                officialPriceID: c.officialPriceID ?? 0, holysheepPriceID: c.holysheepPriceID ?? 0)
-            let add: [Int64] = [
-                1, event.status == .ok ? 0 : 1, event.fallbackUsed ? 1 : 0, u?.promptTokens ?? 0,
-                u?.cachedPromptTokens ?? 0, u?.completionTokens ?? 0, event.latencyMicros, u?.cacheWrite5mTokens ?? 0,
-                u?.cacheWrite1hTokens ?? 0, u?.audioPromptTokens ?? 0, u?.audioCompletionTokens ?? 0,
-            ]
-            if var total = sums[key] {
-                for i in total.indices {
-                    let (sum, overflow) = total[i].addingReportingOverflow(add[i])
-                    if overflow { return nil }
-                    total[i] = sum
-                }
-                sums[key] = total
-            } else {
-                sums[key] = add
-                order.append(key)
+        // The SQLite writer's per-key sums (RollupBatch): the same keys and sums as 0003's GROUP BY.
+        var rollup = RollupBatch()
+        do {
+            for (event, c) in rows {
+                try rollup.add(event, month: Int64(BillingMonth(containing: event.startedAtMicros).code), costing: c)
             }
+        } catch {
+            return nil
         }
-        var r = Self.rollupColumns.map { ColumnArray(type: $0.type, capacity: order.count) }
-        for key in order {
+        var r = Self.rollupColumns.map { ColumnArray(type: $0.type, capacity: rollup.keys.count) }
+        for (key, sums) in zip(rollup.keys, rollup.sums) {
             r[0].append(key.day)
             r[1].append(key.month)
             r[2].append(key.model)
@@ -189,7 +149,17 @@ struct PostgresCallBatch: PostgresPreparedStatement {
             r[8].append(key.priceStatus)
             r[9].append(key.officialPriceID)
             r[10].append(key.holysheepPriceID)
-            for (i, value) in sums[key, default: []].enumerated() { r[11 + i].append(value) }
+            r[11].append(sums.calls)
+            r[12].append(sums.failedCalls)
+            r[13].append(sums.fallbackCalls)
+            r[14].append(sums.promptTokens)
+            r[15].append(sums.cachedPromptTokens)
+            r[16].append(sums.completionTokens)
+            r[17].append(sums.latencyMicros)
+            r[18].append(sums.cacheWrite5mTokens)
+            r[19].append(sums.cacheWrite1hTokens)
+            r[20].append(sums.audioPromptTokens)
+            r[21].append(sums.audioCompletionTokens)
         }
         arrays = calls + r
     }

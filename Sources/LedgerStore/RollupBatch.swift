@@ -1,46 +1,47 @@
 import GRDB
 import GRDBSQLite
-import LedgerCore
+package import LedgerCore
 
 /// The `call_rollup` rows of one transaction's inserts (migrations/0003, token sums of 0004), summed in memory and upserted once per key.
 ///
 /// The key and sums are exactly what 0003's backfill `GROUP BY` computes from the `call` rows: NULLs become '' or 0,
 /// `day` is the floor of `started_at_us` in UTC days, `failed_calls` counts `status <> 'ok'`, and tokens of calls
 /// without usage add 0. `RollupExactnessTests` checks the table against that query after concurrent writer batches.
-struct RollupBatch {
-    struct Key: Hashable {
-        var day: Int64
-        var month: Int64
-        var model: String
-        var provider: String
-        var providerKind: String
-        var team: String
-        var keyID: Int64
-        var tags: String
-        var priceStatus: String
-        var officialPriceID: Int64
-        var holysheepPriceID: Int64
+/// The PostgreSQL writer sums its batches' pending rollup rows with the same type (LedgerPostgres).
+package struct RollupBatch {
+    package struct Key: Hashable {
+        package var day: Int64
+        package var month: Int64
+        package var model: String
+        package var provider: String
+        package var providerKind: String
+        package var team: String
+        package var keyID: Int64
+        package var tags: String
+        package var priceStatus: String
+        package var officialPriceID: Int64
+        package var holysheepPriceID: Int64
     }
 
-    struct Sums {
-        var calls: Int64 = 0
-        var failedCalls: Int64 = 0
-        var fallbackCalls: Int64 = 0
-        var promptTokens: Int64 = 0
-        var cachedPromptTokens: Int64 = 0
-        var completionTokens: Int64 = 0
-        var latencyMicros: Int64 = 0
-        var cacheWrite5mTokens: Int64 = 0
-        var cacheWrite1hTokens: Int64 = 0
-        var audioPromptTokens: Int64 = 0
-        var audioCompletionTokens: Int64 = 0
+    package struct Sums {
+        package var calls: Int64 = 0
+        package var failedCalls: Int64 = 0
+        package var fallbackCalls: Int64 = 0
+        package var promptTokens: Int64 = 0
+        package var cachedPromptTokens: Int64 = 0
+        package var completionTokens: Int64 = 0
+        package var latencyMicros: Int64 = 0
+        package var cacheWrite5mTokens: Int64 = 0
+        package var cacheWrite1hTokens: Int64 = 0
+        package var audioPromptTokens: Int64 = 0
+        package var audioCompletionTokens: Int64 = 0
     }
 
     /// The batch's keys in first-seen order. A batch usually holds a handful of keys (one model, team and day
     /// repeat), so a linear search from the last key used beats hashing six strings per row; past `indexFrom` keys
     /// a dictionary takes over the lookups.
-    private(set) var keys: [Key] = []
-    private(set) var sums: [Sums] = []
+    package private(set) var keys: [Key] = []
+    package private(set) var sums: [Sums] = []
     private var index: [Key: Int] = [:]
     private var last = 0
     private static let indexFrom = 16
@@ -69,7 +70,9 @@ struct RollupBatch {
         """
 
     /// Throws `CostError.overflow` rather than let a sum wrap (SQLite would turn it into a REAL).
-    mutating func add(_ event: UsageEvent, month: Int64, costing: CallRecord.Costing) throws {
+    package init() {}
+
+    package mutating func add(_ event: UsageEvent, month: Int64, costing: CallRecord.Costing) throws {
         let key = Key(
             day: UTCDate.floorDiv(event.startedAtMicros, UTCDate.microsPerDay), month: month,
             model: event.model ?? "", provider: event.provider ?? "", providerKind: event.providerKind?.rawValue ?? "",
