@@ -13,7 +13,7 @@ package final class CurlUpstreamClient: UpstreamClient {
 
     /// - Parameter maxCachedConnections: idle keep-alive connections kept open across all hosts.
     package init(maxCachedConnections: Int = 512) throws {
-        loop = try CurlMultiLoop(maxCachedConnections: maxCachedConnections)
+        loop = try CurlMultiLoop.make(maxCachedConnections: maxCachedConnections)
         loop.start()
     }
 
@@ -124,7 +124,10 @@ private final class CurlMultiLoop: @unchecked Sendable {
     private var loopWakesAt = ContinuousClock.now
     private var closed = false
 
-    init(maxCachedConnections: Int) throws {
+    /// Opens the loop's epoll set, wake-up eventfd and curl multi handle. A factory rather than a throwing init: a
+    /// class init that throws after its `Atomic` and `Mutex` properties exist makes Swift 6.3's optimizer crash
+    /// ("Found ownership error" in CopyPropagation) as the module around it changes.
+    static func make(maxCachedConnections: Int) throws -> CurlMultiLoop {
         let code = hsl_curl_global_init_once()
         guard code == CURLE_OK else { throw UpstreamError.curl(code: Int(code.rawValue), detail: "curl_global_init") }
         let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -139,10 +142,14 @@ private final class CurlMultiLoop: @unchecked Sendable {
             close(wakeFD)
             throw UpstreamError.curl(code: -1, detail: "curl_multi_init")
         }
+        _ = hsl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
+        return CurlMultiLoop(multi: multi, epoll: epoll, wakeFD: wakeFD)
+    }
+
+    private init(multi: UnsafeMutableRawPointer, epoll: Int32, wakeFD: Int32) {
         self.multi = multi
         self.epoll = epoll
         self.wakeFD = wakeFD
-        _ = hsl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, maxCachedConnections)
     }
 
     /// Starts the loop thread. The thread holds the loop until `stop()` ends it; nothing holds the thread (no cycle).
