@@ -27,6 +27,8 @@ let package = Package(
         // Already in the graph through Hummingbird; named because the proxy imports them directly (NIOCore's
         // ChannelHandler for client disconnects, HTTPTypes for fields and statuses).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // Already in the graph through Hummingbird; named for NIOHTTPTypes' request parts (ClientConnectionWatcher).
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // The zip container of the reports' .xlsx workbooks.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
@@ -115,6 +117,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

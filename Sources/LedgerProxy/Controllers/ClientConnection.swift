@@ -1,5 +1,7 @@
 package import Hummingbird
+import HTTPTypes
 import NIOCore
+import NIOHTTPTypes
 import Synchronization
 
 /// The proxy's request context: Hummingbird's core context plus the client's connection, so that a call still
@@ -29,10 +31,23 @@ package final class ClientConnection: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Requests whose head has arrived but not yet their end, counted on the connection's event loop by
+    /// ``ClientConnectionWatcher``: zero when every request seen so far is wholly in (then the body a handler is
+    /// about to read is already buffered, and needs no timer).
+    private let bodiesArriving = Atomic<Int>(0)
     /// The connection's event loop, for timers that must not outlive what they time (the body timeout).
     package let eventLoop: (any EventLoop)?
 
     package init(eventLoop: (any EventLoop)? = nil) { self.eventLoop = eventLoop }
+
+    /// Whether some request's body is still arriving (its head came, its end has not). A handler runs after its own
+    /// request's head was counted, so `false` means its body is already in: read it without a timer.
+    package var bodyStillArriving: Bool { bodiesArriving.load(ordering: .acquiring) != 0 }
+
+    /// The watcher's count, on the event loop: a request's head arrived (`+1`) or its end (`-1`).
+    fileprivate func noteRequestPart(started: Bool) {
+        bodiesArriving.add(started ? 1 : -1, ordering: .releasing)
+    }
 
     /// Marks the connection closed and runs the registered action, once.
     package func close() {
@@ -99,7 +114,7 @@ enum ClientConnections {
 /// Sits in each client connection's pipeline, after HTTP decoding; passes everything through and notices the client
 /// closing its side or the connection going away.
 final class ClientConnectionWatcher: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = NIOAny
+    typealias InboundIn = HTTPRequestPart
 
     private var connection = ClientConnection()
     private var key: ObjectIdentifier?
@@ -113,6 +128,16 @@ final class ClientConnectionWatcher: ChannelInboundHandler, RemovableChannelHand
 
     func handlerRemoved(context: ChannelHandlerContext) {
         forget()
+    }
+
+    /// Counts heads and ends (so handlers know whether their body is in), then passes the part on unchanged.
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head: connection.noteRequestPart(started: true)
+        case .end: connection.noteRequestPart(started: false)
+        case .body: break
+        }
+        context.fireChannelRead(data)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -291,8 +291,10 @@ package struct ProxyController: Sendable {
     /// The whole request body, or nil when it has not all arrived within `timeout`. Throws the 413 rejection as soon
     /// as it grows past `limit`, and the cancelled rejection when the call is cancelled (the client left) first.
     ///
-    /// On a client connection the body is read in the calling task, the one ``ClientConnection/cancellingOnClose(_:)``
-    /// runs, and a timer on the connection's event loop cancels that task at the deadline
+    /// On a client connection whose requests have all arrived whole (the usual case: a JSON body in the same reads
+    /// as its head), the body is read at once, with no timer. While a body is still arriving, it is read in the
+    /// calling task, the one ``ClientConnection/cancellingOnClose(_:)`` runs, and a timer on the connection's event
+    /// loop cancels that task at the deadline
     /// (``ClientConnection/cancelCall()``): no task of its own per call. A cancelled NIO timer is gone at once (a
     /// cancelled `Task.sleep` keeps its timer, and its task's memory, until the deadline: ~0.5 KiB per call for 30 s).
     /// The reading and the timer settle who won with one atomic exchange, so a timer that fires just as the body
@@ -308,6 +310,14 @@ package struct ProxyController: Sendable {
                 }
                 buffer.writeBuffer(&part)
             }
+            return buffer
+        }
+        if let connection, !connection.bodyStillArriving {
+            // Every request seen on this connection, this one included, is wholly in: the body is buffered and
+            // reading it cannot wait for the client, so no timer (arming and cancelling one from this thread would
+            // wake the connection's event loop twice per call).
+            let buffer = try await collect()
+            if Task.isCancelled { throw Rejection(error: .routing(.cancelled), status: .cancelled) }
             return buffer
         }
         if let connection, let eventLoop = connection.eventLoop {
