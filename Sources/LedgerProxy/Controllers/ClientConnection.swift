@@ -81,9 +81,18 @@ package final class ClientConnection: Sendable {
     ///
     /// The task starts at once on the calling thread (`Task.immediate`) and runs there until it first suspends: a
     /// plain `Task` is enqueued on the global executor and wakes another thread for every call (~1.8 context
-    /// switches per call at concurrency 1). A close that comes before the action is registered is seen by the
-    /// `closed` check below, so no cancellation is lost.
+    /// switches per call at concurrency 1). A connection closed (or a caller cancelled) already gets a task that is
+    /// cancelled before it starts; a close that comes while the task runs up to its first suspension, before the
+    /// action is registered, is seen by the `closed` check below, so no cancellation is lost.
     package func cancellingOnClose<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        if Task.isCancelled || state.withLock({ $0.closed }) {
+            // A child of a cancelled group is created cancelled: `body` sees it from its first instruction.
+            return await withTaskGroup(of: T.self) { group in
+                group.cancelAll()
+                group.addTask { await body() }
+                return await group.next()!
+            }
+        }
         let task = Task.immediate { await body() }
         let closedAlready = state.withLock { s -> Bool in
             if s.closed { return true }
