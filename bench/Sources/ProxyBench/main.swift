@@ -169,6 +169,24 @@ func cpuMicros(_ pid: Int32) -> Int64 {
     return (user + system) * 1_000_000 / max(ticks, 1)
 }
 
+/// Context switches (voluntary + involuntary, summed over its threads) `pid` has made, from /proc: each is a thread
+/// parking or being preempted, so a hand-off between threads per call shows here even when the machine is busy.
+func contextSwitches(_ pid: Int32) -> Int64 {
+    guard let threads = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return 0 }
+    var total: Int64 = 0
+    for thread in threads {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8) else {
+            continue
+        }
+        for line in status.split(separator: "\n")
+        where line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:") {
+            let value = line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? ""
+            total += Int64(value) ?? 0
+        }
+    }
+    return total
+}
+
 /// Resident set size of `pid` in MiB, from /proc.
 func rssMiB(_ pid: Int32) -> Double {
     guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
@@ -326,7 +344,7 @@ func runBenchmark() async throws {
         print("")
         print(
             "dialect    mode        conc  target   req/s      p50 ms   p99 ms   fail  | added p50  added p99"
-                + "  proxy RSS MiB  proxy CPU us/req")
+                + "  proxy RSS MiB  proxy CPU us/req  ctx sw/req")
         for scenario in chosen {
             for stream in streamModes {
                 for concurrency in concurrencies {
@@ -341,10 +359,13 @@ func runBenchmark() async throws {
                         client, port: stubPort, secret: secret, scenario: scenario, stream: stream,
                         concurrency: concurrency, total: total)
                     let cpuBefore = cpuMicros(child.processIdentifier)
+                    let switchesBefore = contextSwitches(child.processIdentifier)
                     let proxied = try await measure(
                         client, port: proxyPort, secret: secret, scenario: scenario, stream: stream,
                         concurrency: concurrency, total: total)
                     let cpuPerRequest = Double(cpuMicros(child.processIdentifier) - cpuBefore) / Double(total)
+                    let switchesPerRequest =
+                        Double(contextSwitches(child.processIdentifier) - switchesBefore) / Double(total)
                     let mode = stream ? "streamed  " : "non-stream"
                     let name = scenario.name.padding(toLength: 9, withPad: " ", startingAt: 0)
                     func row(_ target: String, _ r: Result, _ tail: String) -> String {
@@ -358,8 +379,9 @@ func runBenchmark() async throws {
                         row(
                             "proxied", proxied,
                             String(
-                                format: "| %+8.3f  %+9.3f  %8.1f  %11.0f", proxied.p50 - direct.p50,
-                                proxied.p99 - direct.p99, rssMiB(child.processIdentifier), cpuPerRequest)))
+                                format: "| %+8.3f  %+9.3f  %8.1f  %11.0f  %10.2f", proxied.p50 - direct.p50,
+                                proxied.p99 - direct.p99, rssMiB(child.processIdentifier), cpuPerRequest,
+                                switchesPerRequest)))
                 }
             }
         }
