@@ -400,7 +400,15 @@ func runBenchmark() async throws {
     }
 }
 
-if CommandLine.arguments.count >= 7 && CommandLine.arguments[1] == "proxy-child" && CommandLine.arguments[5] == "bare" {
+if CommandLine.arguments.count >= 3 && CommandLine.arguments[1] == "stub" {
+    // `ProxyBench stub PORT`: only the stub upstream, until killed (for an external load generator such as wrk
+    // against `serve`, see bench/wrk.sh).
+    let port = Int(CommandLine.arguments[2]) ?? 0
+    try await StubUpstream(keepsRequests: false).run(port: port) { bound in
+        FileHandle.standardOutput.write(Data("stub upstream on 127.0.0.1:\(bound)\n".utf8))
+        while true { try await Task.sleep(for: .seconds(3600)) }
+    }
+} else if CommandLine.arguments.count >= 7 && CommandLine.arguments[1] == "proxy-child" && CommandLine.arguments[5] == "bare" {
     try await runBareRelayChild(
         upstreamPort: Int(CommandLine.arguments[2]) ?? 0, port: Int(CommandLine.arguments[3]) ?? 0)
 } else if CommandLine.arguments.count >= 7 && CommandLine.arguments[1] == "proxy-child" {
