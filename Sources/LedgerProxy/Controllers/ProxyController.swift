@@ -140,8 +140,18 @@ package struct ProxyController: Sendable {
     ) async throws -> Response {
         // 1. Who is calling.
         if authenticate {
-            guard let secret = Self.clientSecret(request.headers), let identity = await keys.verify(secret: secret)
-            else { throw Rejection(error: .invalidKey(), status: .clientError) }
+            guard let secret = Self.clientSecret(request.headers) else {
+                throw Rejection(error: .invalidKey(), status: .clientError)
+            }
+            guard let identity = await keys.verify(secret: secret) else {
+                // A key that could not be looked up (the ledger's server is down: the lookup marks the ledger
+                // failing) is not a wrong key: 503, as for any call the ledger cannot take, not 401.
+                if let reason = await recorder.commitFailure() {
+                    metrics.refusedUnrecordable()
+                    throw LedgerFailure(reason: reason)
+                }
+                throw Rejection(error: .invalidKey(), status: .clientError)
+            }
             call.event.keyID = identity.keyID
             call.event.team = identity.team
         }
