@@ -25,10 +25,16 @@ enum LatencyPercentile {
             var all: [Int64] = []
             let sql = try db.sql("latency_top_by_model")
             for (group, count) in groupCounts where count > 0 {
-                let model: String? = group.isEmpty ? nil : group
-                let top = try db.all(
-                    sql, ["month": .int(month.code), "model": .optional(model), "limit": .integer(min(m, count))]
-                ) { try $0.int(0) ?? 0 }
+                let limit = min(m, count)
+                func slowest(_ model: String?) throws -> [Int64] {
+                    try db.all(sql, ["month": .int(month.code), "model": .optional(model), "limit": .integer(limit)]) {
+                        try $0.int(0) ?? 0
+                    }
+                }
+                // The group '' is calls without a model and calls with an empty one, as the rollup keys them
+                // (`coalesce(model, '')`): both lists, merged.
+                let top =
+                    group.isEmpty ? Array((try slowest(nil) + slowest("")).sorted(by: >).prefix(Int(limit))) : try slowest(group)
                 let index = Int(count - rank(count))
                 if index < top.count { groups[group] = top[index] }
                 all.append(contentsOf: top)

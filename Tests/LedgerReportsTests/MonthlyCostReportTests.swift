@@ -132,6 +132,32 @@ import Testing
         }
     }
 
+    @Test func theGroupWithoutAModelHasTheP95OfNullAndEmptyModelsTogether() throws {
+        // The rollup keys both as '' (coalesce(model, '')); the month's p95 by model reads each model's slowest
+        // calls from the index, so the '' group must read both lists: 20 calls without a model (1..20 ms) and 20
+        // with model '' (101..120 ms). Nearest rank over the 40: the 38th = 118 ms.
+        let database = try LedgerDatabase(DatabaseQueue())
+        let start = ReportFixture.micros(day: 3)
+        var events: [UsageEvent] = []
+        for i in 0..<50 {
+            let model: String? = i < 20 ? nil : i < 40 ? "" : "gpt-4.1"
+            let latency = i < 20 ? Int64(i + 1) * 1000 : i < 40 ? Int64(i - 20 + 101) * 1000 : 5000
+            events.append(
+                UsageEvent(
+                    id: Int64(i + 1), startedAtMicros: start + Int64(i), finishedAtMicros: start + Int64(i) + 1,
+                    endpoint: "/v1/chat/completions", model: model, provider: "holysheep", providerKind: .holysheep,
+                    status: .clientError, latencyMicros: latency))
+        }
+        try database.insert(events)
+        let report = try MonthlyCostReport.make(
+            period: ReportPeriod(month: ReportFixture.november), grouping: .model, database: database)
+        let noModel = try #require(report.rows.first { $0.group.isEmpty })
+        #expect(noModel.figures.calls == 40)
+        #expect(noModel.figures.p95LatencyMicros == 118_000)
+        // Of all 50 (ten more at 5 ms): the 48th is still 118 ms.
+        #expect(report.total.p95LatencyMicros == 118_000)
+    }
+
     @Test func csvGroupRowsSumExactlyToTheTotalRowEvenWhenRoundingDisagrees() throws {
         // 40 groups of 0.5 cent each: rounding each half-even gives 0.00 or 0.01 alternately; the exact total is 0.20.
         let database = try LedgerDatabase(DatabaseQueue())
