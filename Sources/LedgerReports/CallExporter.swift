@@ -74,7 +74,9 @@ package struct CallExporter: Sendable {
                 let jsonl = format == .jsonl
                 // What each column is (0 integer, 1 timestamp, 2 pico-USD, 3 text) and the bytes before it:
                 // `{"id":` / `,"name":` in JSON Lines, `,` in CSV; all in flat arrays read through pointers.
-                let plan: [UInt8] = Self.columns.indices.map { Self.textColumns.contains($0) ? 3 : Self.integerKinds[$0] }
+                let plan: [UInt8] = Self.columns.indices.map {
+                    Self.textColumns.contains($0) ? 3 : Self.integerKinds[$0]
+                }
                 var prefixes: [UInt8] = []
                 var prefixStarts: [Int] = []
                 for (i, name) in Self.columns.enumerated() {

@@ -74,7 +74,9 @@ import Testing
         ]
         for text in texts {
             var bytes = Array(text.utf8)
-            let csv = bytes.withUnsafeMutableBufferPointer { b in Self.written { $0.writeCSVField(UnsafeBufferPointer(b)) } }
+            let csv = bytes.withUnsafeMutableBufferPointer { b in
+                Self.written { $0.writeCSVField(UnsafeBufferPointer(b)) }
+            }
             #expect(csv == CSVRenderer.field(text))
             bytes = Array(text.utf8)
             let json = bytes.withUnsafeMutableBufferPointer { b in
