@@ -49,70 +49,118 @@ package struct CallExporter: Sendable {
                 try db.int(
                     try db.sql("period_call_count"), ["from_day": .int(period.fromDay), "to_day": .int(period.toDay)])
                 ?? 0
-            var buffer: [UInt8] = []
-            buffer.reserveCapacity(1 << 20 + 65_536)
+            var sink = ByteSink(capacity: 1 << 20 + 65_536)
+            defer { sink.deallocate() }
+            // What `write` receives: one array reused for every chunk (unless `write` keeps it).
+            var chunk: [UInt8] = []
+            chunk.reserveCapacity(sink.capacity)
+            func flush() throws {
+                sink.copy(into: &chunk)
+                sink.removeAll()
+                try write(chunk)
+            }
+            func writeAll(_ bytes: [UInt8]) {
+                bytes.withUnsafeBufferPointer {
+                    sink.reserve($0.count)
+                    sink.write($0)
+                }
+            }
             if format == .csv {
-                if bom { buffer.append(contentsOf: CSVRenderer.bom.utf8) }
-                buffer.append(contentsOf: (Self.columns.joined(separator: ",") + "\r\n").utf8)
+                if bom { writeAll(Array(CSVRenderer.bom.utf8)) }
+                writeAll(Array((Self.columns.joined(separator: ",") + "\r\n").utf8))
             }
             var written: Int64 = 0
             if let span = try IDSpan.of(period, db) {
-                let keys = Self.columns.map { Array("\"\($0)\":".utf8) }
-                let kinds = Self.integerKinds
-                let isText = Self.columns.indices.map { Self.textColumns.contains($0) }
-                let columnCount = Self.columns.count
                 let jsonl = format == .jsonl
+                // What each column is (0 integer, 1 timestamp, 2 pico-USD, 3 text) and the bytes before it:
+                // `{"id":` / `,"name":` in JSON Lines, `,` in CSV; all in flat arrays read through pointers.
+                let plan: [UInt8] = Self.columns.indices.map {
+                    Self.textColumns.contains($0) ? 3 : Self.integerKinds[$0]
+                }
+                var prefixes: [UInt8] = []
+                var prefixStarts: [Int] = []
+                for (i, name) in Self.columns.enumerated() {
+                    prefixStarts.append(prefixes.count)
+                    if jsonl {
+                        prefixes.append(contentsOf: Array(((i == 0 ? "{" : ",") + "\"\(name)\":").utf8))
+                    } else if i > 0 {
+                        prefixes.append(UInt8(ascii: ","))
+                    }
+                }
+                prefixStarts.append(prefixes.count)
+                // Room for a row's fixed parts: every prefix, every number at its longest, the line end; text fields
+                // reserve their own.
+                let rowBytes =
+                    prefixes.count + plan.filter { $0 != 3 }.count * (ByteSink.maxNumberBytes + 2)
+                    + plan.filter { $0 == 3 }.count * 4 + 4
                 let arguments: [String: SQLArgument] = [
                     "from_id": .integer(span.from), "to_id": .integer(span.to), "from_us": .integer(period.fromMicros),
                     "to_us": .integer(period.toMicros),
                 ]
-                try db.forEach(try db.sql("export_calls"), arguments) { row in
-                    // Reads each column in place from the store's row: no per-field Strings.
-                    if jsonl { buffer.append(UInt8(ascii: "{")) }
-                    for i in 0..<columnCount {
-                        if i > 0 { buffer.append(UInt8(ascii: ",")) }
-                        if jsonl { buffer.append(contentsOf: keys[i]) }
-                        var present = false
-                        if isText[i] {
-                            present =
-                                try row.withUTF8(i) { text in
-                                    if jsonl { buffer.appendJSONString(text) } else { buffer.appendCSVField(text) }
-                                } != nil
-                        } else if let n = try row.int(i) {
-                            present = true
-                            switch kinds[i] {
-                            case 1:
-                                if jsonl { buffer.append(UInt8(ascii: "\"")) }
-                                buffer.appendISOTimestamp(micros: n)
-                                if jsonl { buffer.append(UInt8(ascii: "\"")) }
-                            case 2: buffer.appendPicoUSD(n)
-                            default: buffer.appendDecimal(n)
+                let sql = try db.sql("export_calls")
+                try plan.withUnsafeBufferPointer { plan in
+                    try prefixes.withUnsafeBufferPointer { prefixes in
+                        try prefixStarts.withUnsafeBufferPointer { starts in
+                            let rows = RowWriter(
+                                plan: plan, prefixes: prefixes, starts: starts, jsonl: jsonl, rowBytes: rowBytes)
+                            try db.forEach(sql, arguments) { row in
+                                try rows.write(row, to: &sink)
+                                written += 1
+                                if sink.count >= 1 << 20 { try flush() }
+                                if written & 0xFFFF == 0 { progress?(written, total) }
                             }
                         }
-                        // NULL: empty in CSV, null in JSON.
-                        if !present, jsonl {
-                            buffer.append(110)  // n
-                            buffer.append(117)  // u
-                            buffer.append(108)  // l
-                            buffer.append(108)  // l
-                        }
                     }
-                    if jsonl { buffer.append(UInt8(ascii: "}")) } else { buffer.append(13) }
-                    buffer.append(10)
-                    written += 1
-                    if buffer.count >= 1 << 20 {
-                        try write(buffer)
-                        buffer.removeAll(keepingCapacity: true)
-                    }
-                    if written & 0xFFFF == 0 { progress?(written, total) }
                 }
             }
-            if !buffer.isEmpty { try write(buffer) }
+            if !sink.isEmpty { try flush() }
             progress?(written, total)
             return written
         }
     }
 
+}
+
+/// Writes one call's fields: a mutating method, so the per-field writes into the sink are statically checked
+/// accesses of an `inout` (a variable captured by the row closure is checked at run time on every access).
+private struct RowWriter {
+    let plan: UnsafeBufferPointer<UInt8>
+    let prefixes: UnsafeBufferPointer<UInt8>
+    let starts: UnsafeBufferPointer<Int>
+    let jsonl: Bool
+    let rowBytes: Int
+
+    func write(_ row: any ReportRow, to sink: inout ByteSink) throws {
+        // Reads each column in place from the store's row: no per-field Strings.
+        sink.reserve(rowBytes)
+        for i in 0..<plan.count {
+            sink.writeShort(prefixes.baseAddress! + starts[i], count: starts[i + 1] - starts[i])
+            let kind = plan[i]
+            var present = false
+            if kind == 3 {
+                present =
+                    try row.withUTF8(i) { text in
+                        if jsonl { sink.writeJSONString(text) } else { sink.writeCSVField(text) }
+                    } != nil
+                // The text may have used the room: reserve again for the rest of the row.
+                sink.reserve(rowBytes)
+            } else if let n = try row.int(i) {
+                present = true
+                switch kind {
+                case 1:
+                    if jsonl { sink.write(UInt8(ascii: "\"")) }
+                    sink.writeISOTimestamp(micros: n)
+                    if jsonl { sink.write(UInt8(ascii: "\"")) }
+                case 2: sink.writePicoUSD(n)
+                default: sink.writeDecimal(n)
+                }
+            }
+            // NULL: empty in CSV, null in JSON.
+            if !present, jsonl { sink.writeNull() }
+        }
+        if jsonl { sink.write(UInt8(ascii: "}")) } else { sink.write(13) }
+        sink.write(10)
+    }
 }
 
 /// The id span of the calendar months a period touches (export_id_span.sql), for storage-order scans.

@@ -8,9 +8,9 @@ enum LatencyPercentile {
 
     /// p95 per group and of all calls.
     ///
-    /// For one whole month grouped by model it reads only the slowest 5% of each model from the index
-    /// call_by_month_model_latency (latency_top_by_model.sql); otherwise it reads the period's latencies
-    /// (latency_by_group.sql). Both are exact.
+    /// A store whose dialect has latency_p95_by_group.sql (PostgreSQL) computes them itself. Otherwise, for one whole
+    /// month grouped by model it reads only the slowest 5% of each model from the index call_by_month_model_latency
+    /// (latency_top_by_model.sql); otherwise it reads the period's latencies (latency_by_group.sql). All are exact.
     /// `maxCallID`: only calls with an id up to it (a closed month's calls as recorded at the close).
     static func p95(
         period: ReportPeriod, grouping: ReportGrouping, groupCounts: [(String, Int64)], db: any ReportReader,
@@ -18,6 +18,23 @@ enum LatencyPercentile {
     ) throws -> (groups: [String: Int64], total: Int64?) {
         let n = groupCounts.reduce(Int64(0)) { $0 + $1.1 }
         guard n > 0 else { return ([:], nil) }
+        // A dialect that ranks on the server (PostgreSQL: reports/postgres/latency_p95_by_group.sql, one row per group
+        // and one for all calls) sends no latency here; SQLite has no such query and takes the two ways below.
+        if let sql = try? db.sql("latency_p95_by_group") {
+            let months = period.monthCodes
+            let arguments: [String: SQLArgument] = [
+                "from_us": .integer(period.fromMicros), "to_us": .integer(period.toMicros),
+                "from_month": .int(months.from), "to_month": .int(months.to), "max_id": .integer(maxCallID ?? .max),
+                "month": .int(maxCallID == nil ? period.wholeMonth?.code ?? 0 : 0), "by": .text(grouping.sqlName),
+                "tag": .text(grouping.tagName),
+            ]
+            var groups: [String: Int64] = [:]
+            var total: Int64?
+            try db.forEach(sql, arguments) { row in
+                if try row.int(0) == 1 { total = try row.int(2) } else { groups[try row.text(1) ?? ""] = try row.int(2) }
+            }
+            return (groups, total)
+        }
         if grouping == .model, maxCallID == nil, let month = period.wholeMonth {
             // The m slowest of the whole month hold the month's p95 and, since n_g ≤ n, every model's too.
             let m = n - rank(n) + 1

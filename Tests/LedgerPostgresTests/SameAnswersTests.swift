@@ -172,6 +172,66 @@ import Testing
                 == RateBook(database: paged).conversion(currency: "THB", period: november))
     }
 
+    /// The p95 PostgreSQL ranks on the server (latency_p95_by_group.sql: the index walk of a whole month by model or
+    /// team, percentile_disc otherwise) is SQLite's nearest rank for every group size 1...41 (ranks round up at
+    /// different sizes), with ties, the group '' of NULL and '' teams and models, and a closed month's calls up to its
+    /// last id.
+    @Test func p95IsTheSameNearestRankForEveryGroupSize() async throws {
+        let path = TemporaryLedgerPath("same-p95")
+        defer { path.remove() }
+        let sqlite = try LedgerDatabase(path: path.path)
+        let settings = try await migratedDatabase()
+        var events: [UsageEvent] = []
+        let models: [String?] = ["gpt-4.1", "deepseek-v3.2", nil]
+        for size in 1...41 {
+            for k in 0..<size {
+                let n = events.count
+                let start = Self.closedMonth.startMicros + Int64(n) * 3_000_000_000 % (29 * 86_400_000_000)
+                let team: String? = size == 41 ? (k % 2 == 0 ? nil : "") : "team-\(size)"
+                events.append(
+                    UsageEvent(
+                        id: Int64(n + 1), startedAtMicros: start, finishedAtMicros: start + 1, endpoint: "/v1/chat",
+                        model: models[n % models.count], provider: n % 3 == 0 ? "official" : "holysheep",
+                        providerKind: n % 3 == 0 ? .official : .holysheep, status: .ok, httpStatus: 200,
+                        usage: TokenUsage(promptTokens: 10, cachedPromptTokens: 0, completionTokens: 5),
+                        // ties within and across groups
+                        latencyMicros: Int64(1_000 + (n * 7919) % 997 / 3), team: team))
+            }
+        }
+        try sqlite.insert(events)
+        let ledger = try await PostgresLedger.open(settings, logger: testLogger)
+        try await whileRunning(ledger) { for event in events { try await ledger.record(event) } }
+        let postgres = PostgresReportStore(settings: settings, logger: testLogger)
+        let november = ReportPeriod(month: Self.closedMonth)
+        let range = try ReportPeriod(from: "2026-11-03", to: "2026-11-20")
+        for period in [november, range] {
+            for grouping in [ReportGrouping.model, .team, .provider, .day] {
+                let a = try MonthlyCostReport.make(period: period, grouping: grouping, database: sqlite)
+                let b = try MonthlyCostReport.make(period: period, grouping: grouping, database: postgres)
+                #expect(a.rows == b.rows, "\(period) by \(grouping)")
+                #expect(a.total == b.total && a.total.p95LatencyMicros != nil, "\(period) by \(grouping)")
+                #expect(a.rows.allSatisfy { $0.figures.p95LatencyMicros != nil })
+            }
+        }
+        let byTeam = try MonthlyCostReport.make(period: november, grouping: .team, database: postgres)
+        #expect(byTeam.rows.count == 41 && byTeam.rows.contains { $0.group.isEmpty })
+
+        // A closed month: the p95 of the calls up to the close's last id, also after later calls.
+        _ = try MonthClose.close(Self.closedMonth, nowMicros: Self.now, database: sqlite)
+        _ = try MonthClose.close(Self.closedMonth, nowMicros: Self.now, database: postgres)
+        var late = events[5]
+        late.id = 100_000
+        late.latencyMicros = 9_999_999
+        try sqlite.insert([late])
+        let replica = try await PostgresLedger.open(settings, logger: testLogger)
+        try await whileRunning(replica) { try await replica.record(late) }
+        for grouping in [ReportGrouping.model, .team] {
+            let a = try ClosedMonths.report(month: Self.closedMonth, grouping: grouping, asRecorded: true, database: sqlite)
+            let b = try ClosedMonths.report(month: Self.closedMonth, grouping: grouping, asRecorded: true, database: postgres)
+            #expect(a.report.rows == b.report.rows && a.report.total == b.report.total, "closed by \(grouping)")
+        }
+    }
+
     @Test func keysAndPricesAdministrationAgreeAcrossStores() async throws {
         let path = TemporaryLedgerPath("same-admin")
         defer { path.remove() }

@@ -8,13 +8,15 @@
 --             :from_id, :to_id (the id span of the months the range touches, from export_id_span.sql).
 -- Reading by id range walks the table in storage order and streams: no sort, constant memory. The started_at_us
 -- filter keeps the result exact even when ids and start times are not in the same order.
-SELECT id, started_at_us, finished_at_us, endpoint, requested_model, model, provider, provider_kind, stream,
+-- The exported columns come as one ROW(...) cell per call, which PostgresReportStore reads as its fields (the
+-- columns 0-39 of SQLite's query): one cell per row instead of 40 costs postgres-nio far less per row.
+SELECT ROW(id, started_at_us, finished_at_us, endpoint, requested_model, model, provider, provider_kind, stream,
        status, http_status, error_type, attempts, fallback_used, prompt_tokens, cached_prompt_tokens,
        completion_tokens, reasoning_tokens, usage_source, latency_us, upstream_latency_us, ttft_us, queue_wait_us,
        inflight_at_admission, key_id, team, tags, upstream_request_id, price_status, official_price_id,
        holysheep_price_id, cost_paid_pusd, cost_official_pusd, cost_holysheep_pusd,
        cache_write_5m_tokens, cache_write_1h_tokens, audio_prompt_tokens, audio_completion_tokens, service_tier,
-       missing_costs,
+       missing_costs) AS call,
        -- paging key (PostgresReportStore reads pages of :page_size rows after :after_id; not exported)
        id
 FROM call

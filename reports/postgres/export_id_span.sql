@@ -6,6 +6,9 @@
 -- Parameters: :from_month, :to_month (yyyymm).
 -- Reads only the month index (no table rows). The span may include calls just outside the range; the queries
 -- that use it (export_calls.sql, latency_by_group.sql) filter on started_at_us, so results stay exact.
+-- PostgreSQL: an index-only scan of the months' entries in call_by_month_team_latency (migrations/postgres/0009,
+-- which carries the id), about 0.1 s per 800,000 calls. The OFFSET 0 keeps the planner from its min/max shortcut,
+-- a walk of the primary key from the first (or last) id until a call of the months turns up: seconds on 10M calls
+-- for a month in the middle of the table, since it expects the months' ids spread over the whole table.
 SELECT min(id), max(id)
-FROM call
-WHERE month BETWEEN :from_month AND :to_month;
+FROM (SELECT id FROM call WHERE month BETWEEN :from_month AND :to_month OFFSET 0) AS months;
