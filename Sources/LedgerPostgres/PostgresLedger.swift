@@ -238,7 +238,10 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         var delay = Duration.milliseconds(20)
         while true {
             do {
-                return try await lookUp(secret: secret, prefix: prefix, deadline: deadline)
+                // Each attempt bounded on its own (a lookup stuck on a connection a restart left hanging is retried
+                // on another within the window).
+                return try await lookUp(
+                    secret: secret, prefix: prefix, deadline: min(deadline, ContinuousClock.now + Self.attemptTimeout))
             } catch {
                 if ContinuousClock.now + delay < deadline, (try? await Task.sleep(for: delay)) != nil {
                     delay = min(delay * 2, .milliseconds(500))
@@ -278,6 +281,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     /// How long a key lookup (and a price refresh, an id-block claim) waits for the server: as long as a batch
     /// is retried, so a restart that is slow under load still only delays calls.
     static let lookupWindow = Duration.seconds(10)
+    /// The longest one attempt at writing a batch may take before it is abandoned and retried.
+    static let attemptTimeout = Duration.seconds(2)
 
     /// The lookup prefix of a well-formed secret (`hsl-` + 8 characters, at most 256 bytes), as in the SQLite store.
     static func lookupPrefix(of secret: String) -> String? {
@@ -507,7 +512,10 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         var delay = Duration.milliseconds(20)
         while true {
             do {
-                try await withDeadline(deadline) { [writerClient, logger, first] in
+                // Each attempt within its own bound: one stuck on a connection a server restart left hanging is
+                // abandoned and retried (idempotently) on another within the window.
+                try await withDeadline(min(deadline, ContinuousClock.now + Self.attemptTimeout)) {
+                    [writerClient, logger, first] in
                     try await writerClient.withConnection { connection in
                         if let first {
                             _ = try await connection.execute(first, logger: logger)
@@ -532,7 +540,10 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                     continue
                 }
                 if batch.count > 1 {
-                    await writeOneByOne(batch)
+                    logger.warning(
+                        "PostgreSQL refused a batch; writing its calls one by one",
+                        metadata: ["calls": "\(batch.count)", "cause": "\(PostgresSettings.cause(of: error))"])
+                    await writeOneByOne(batch, deadline: max(deadline, ContinuousClock.now + retryWindow))
                     return false
                 }
                 throw error
@@ -551,34 +562,90 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
 
     /// `body`, or `PostgresLedgerError.query` once `deadline` passes (the pool's wait for a connection has no limit
     /// of its own while the server is down; cancelling leaves the pool's queue).
+    ///
+    /// The deadline does not wait for `body` to end: a query on a connection that a server restart left hanging
+    /// may ignore cancellation, and a task group (which awaits all its children) then held the caller, and every
+    /// call behind it, for good (e2e: PostgreSQL restarted while serving). `body` runs in a task of its own that is
+    /// cancelled and left behind at the deadline.
     private func withDeadline(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Void)
         async throws
     {
         let address = settings.address
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await body()
-                return true
+        let race = DeadlineRace()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                race.start(continuation)
+                let timer = Task {
+                    try? await Task.sleep(until: deadline)
+                    guard !Task.isCancelled else { return }
+                    race.finish(
+                        .failure(
+                            PostgresLedgerError.query("no connection to the server at \(address) before the retry deadline")))
+                }
+                let work = Task {
+                    let result: Result<Void, any Error>
+                    do { result = .success(try await body()) } catch { result = .failure(error) }
+                    timer.cancel()
+                    race.finish(result)
+                }
+                race.onCancel { work.cancel() }
+                _ = timer
             }
-            group.addTask {
-                try await Task.sleep(until: deadline)
-                return false
-            }
-            defer { group.cancelAll() }
-            guard let finished = try await group.next(), finished else {
-                throw PostgresLedgerError.query("no connection to the server at \(address) before the retry deadline")
-            }
+        } onCancel: {
+            race.cancel()
         }
     }
 
-    private func writeOneByOne(_ batch: [Pending]) async {
+    /// Who settles a ``withDeadline(_:_:)``: the work or the timer, whichever comes first; the caller's cancellation
+    /// is passed to the work.
+    private final class DeadlineRace: Sendable {
+        private struct State {
+            var continuation: CheckedContinuation<Void, any Error>?
+            var cancelWork: (@Sendable () -> Void)?
+            var cancelled = false
+        }
+        private let state = Mutex(State())
+
+        func start(_ continuation: CheckedContinuation<Void, any Error>) {
+            state.withLock { $0.continuation = continuation }
+        }
+
+        func onCancel(_ action: @escaping @Sendable () -> Void) {
+            let cancelledAlready = state.withLock { s -> Bool in
+                s.cancelWork = action
+                return s.cancelled
+            }
+            if cancelledAlready { action() }
+        }
+
+        func cancel() {
+            let action = state.withLock { s -> (@Sendable () -> Void)? in
+                s.cancelled = true
+                return s.cancelWork
+            }
+            action?()
+        }
+
+        func finish(_ result: Result<Void, any Error>) {
+            let continuation = state.withLock { s -> CheckedContinuation<Void, any Error>? in
+                defer { s.continuation = nil }
+                return s.continuation
+            }
+            continuation?.resume(with: result)
+        }
+    }
+
+    /// Each call of a refused batch alone, within `deadline` (the pool's wait for a connection has no limit of its
+    /// own: unbounded, a server coming back from a restart could hold these calls past their clients' timeouts).
+    private func writeOneByOne(_ batch: [Pending], deadline: ContinuousClock.Instant) async {
         for pending in batch {
             do {
-                try await writerClient.withConnection { connection in
-                    _ = try await connection.execute(
-                        PostgresCallBatch.Retry(
-                            arrays: PostgresCallBatch.callArrays(CollectionOfOne((pending.event, pending.costing)), count: 1)),
-                        logger: logger)
+                let row = PostgresCallBatch.Retry(
+                    arrays: PostgresCallBatch.callArrays(CollectionOfOne((pending.event, pending.costing)), count: 1))
+                try await withDeadline(deadline) { [writerClient, logger] in
+                    try await writerClient.withConnection { connection in
+                        _ = try await connection.execute(row, logger: logger)
+                    }
                 }
                 pending.done.resume()
             } catch {
