@@ -589,7 +589,6 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                     race.finish(result)
                 }
                 race.onCancel { work.cancel() }
-                _ = timer
             }
         } onCancel: {
             race.cancel()

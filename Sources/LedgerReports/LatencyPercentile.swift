@@ -50,8 +50,12 @@ enum LatencyPercentile {
                 }
                 // The group '' is calls without a model and calls with an empty one, as the rollup keys them
                 // (`coalesce(model, '')`): both lists, merged.
-                let top =
-                    group.isEmpty ? Array((try slowest(nil) + slowest("")).sorted(by: >).prefix(Int(limit))) : try slowest(group)
+                let top: [Int64]
+                if group.isEmpty {
+                    top = Array((try slowest(nil) + slowest("")).sorted(by: >).prefix(Int(limit)))
+                } else {
+                    top = try slowest(group)
+                }
                 let index = Int(count - rank(count))
                 if index < top.count { groups[group] = top[index] }
                 all.append(contentsOf: top)
