@@ -3,41 +3,51 @@ import LedgerStore
 import NIOCore
 import PostgresNIO
 
-/// One writer batch as ONE prepared statement of one shape whatever the batch size: each of `call`'s 42 columns is
-/// bound as one array (`unnest($1::int8[], $2::int8[], …)`), so the server parses and plans it once per connection
-/// (the writer's connections force the generic plan) instead of once per batch, with 42 parameters instead of
-/// 42 per row. Both statements insert the calls and their sums per rollup key as pending `call_rollup` rows
-/// (migrations/postgres/0008): `call` and the rollup change in the same commit, and no existing row is updated, so
-/// concurrent batches never wait for each other.
+/// One writer batch as ONE prepared statement of one shape whatever the batch size: the calls are bound as ONE
+/// array of `call_batch_row_v1` and their rollup sums as one array of `call_rollup_batch_row_v1`
+/// (migrations/postgres/0010), read back with `unnest` of that one array. (An array per column, `unnest($1, …, $42)`,
+/// made the server materialise 42 function results per batch: as much CPU as the inserts themselves.) The writer's
+/// connections force the generic plan, so the server parses and plans it once per connection. Both statements
+/// insert the calls and their sums per rollup key as pending `call_rollup` rows (migrations/postgres/0008): `call`
+/// and the rollup change in the same commit, and no existing row is updated, so concurrent batches never wait for
+/// each other.
 ///
 /// `PostgresCallBatch` (every first attempt) is a plain INSERT, so either every call of the batch is inserted or
-/// none is, and the rollup rows are summed here, bound as 22 more arrays (the server only stores them).
+/// none is, and the rollup rows are summed here (the server only stores them).
 /// `PostgresCallBatch.Retry` (a retry after an attempt that may have committed, a duplicate id, a sum past `bigint`)
 /// inserts with `ON CONFLICT (id) DO NOTHING` and sums only the rows it really inserted (RETURNING), so a retried
 /// batch whose first commit landed counts each call once.
 struct PostgresCallBatch: PostgresPreparedStatement {
     typealias Row = ()
 
-    static let name = "holysheep_ledger_call_batch_v2"
+    static let name = "holysheep_ledger_call_batch_v3"
+
+    /// The two row types' ids in this database (`open` looks them up): the binary array format names its element
+    /// type.
+    struct RowTypes: Sendable {
+        var call: PostgresDataType
+        var rollup: PostgresDataType
+
+        static let sql = "SELECT 'call_batch_row_v1'::regtype::oid::int8, 'call_rollup_batch_row_v1'::regtype::oid::int8"
+    }
 
     struct Retry: PostgresPreparedStatement {
         typealias Row = ()
-        static let name = "holysheep_ledger_call_batch_retry_v1"
-        static var bindingDataTypes: [PostgresDataType] { PostgresCallBatch.columns.map(\.type) }
+        static let name = "holysheep_ledger_call_batch_retry_v2"
         static let sql = PostgresCallBatch.retrySQL
-        let arrays: [ColumnArray]
+        let calls: RowArray
 
         func makeBindings() throws -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: arrays.count)
-            for array in arrays { bindings.append(array) }
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(calls)
             return bindings
         }
 
         func decodeRow(_ row: PostgresRow) throws -> Row {}
     }
 
-    /// The columns of `call` in bind order, with the array type each is bound as (integer columns are bound as
-    /// int8[] and narrowed by the insert's assignment cast).
+    /// The columns of `call` in the order of `call_batch_row_v1`'s fields, each encoded as int8 or text (integer
+    /// columns are narrowed by the insert's assignment cast).
     static let columns: [(name: String, type: PostgresDataType)] = [
         ("id", .int8Array), ("started_at_us", .int8Array), ("finished_at_us", .int8Array), ("month", .int8Array),
         ("endpoint", .textArray), ("requested_model", .textArray), ("model", .textArray), ("provider", .textArray),
@@ -55,7 +65,7 @@ struct PostgresCallBatch: PostgresPreparedStatement {
         ("upstream_model", .textArray),
     ]
 
-    /// The pending rollup rows' columns, in bind order after `columns`.
+    /// The pending rollup rows' columns, in the order of `call_rollup_batch_row_v1`'s fields.
     static let rollupColumns: [(name: String, type: PostgresDataType)] = [
         ("day", .int8Array), ("month", .int8Array), ("model", .textArray), ("provider", .textArray),
         ("provider_kind", .textArray), ("team", .textArray), ("key_id", .int8Array), ("tags", .textArray),
@@ -66,35 +76,24 @@ struct PostgresCallBatch: PostgresPreparedStatement {
         ("audio_prompt_tokens", .int8Array), ("audio_completion_tokens", .int8Array),
     ]
 
-    static var bindingDataTypes: [PostgresDataType] { (columns + rollupColumns).map(\.type) }
-
-    static func unnest(_ columns: [(name: String, type: PostgresDataType)], from first: Int) -> String {
-        columns.enumerated().map { i, column in
-            "$\(first + i)::\(column.type == .int8Array ? "int8" : "text")[]"
-        }.joined(separator: ", ")
-    }
-
     static let sql: String = {
         let names = columns.map(\.name).joined(separator: ", ")
         let rollupNames = rollupColumns.map(\.name).joined(separator: ", ")
         return """
             WITH inserted AS (
                 INSERT INTO call (\(names))
-                SELECT * FROM unnest(\(unnest(columns, from: 1))))
+                SELECT * FROM unnest($1::call_batch_row_v1[]))
             INSERT INTO call_rollup (\(rollupNames), pending)
-            SELECT *, 1 FROM unnest(\(unnest(rollupColumns, from: columns.count + 1)))
+            SELECT *, 1 FROM unnest($2::call_rollup_batch_row_v1[])
             """
     }()
 
     static let retrySQL: String = {
         let names = columns.map(\.name).joined(separator: ", ")
-        let arrays = columns.enumerated().map { i, column in
-            "$\(i + 1)::\(column.type == .int8Array ? "int8" : "text")[]"
-        }.joined(separator: ", ")
         return """
             WITH inserted AS (
                 INSERT INTO call (\(names))
-                SELECT * FROM unnest(\(arrays))
+                SELECT * FROM unnest($1::call_batch_row_v1[])
                 ON CONFLICT (id) DO NOTHING
                 RETURNING started_at_us, month, model, provider, provider_kind, team, key_id, tags, price_status,
                           official_price_id, holysheep_price_id, status, fallback_used, prompt_tokens,
@@ -118,131 +117,161 @@ struct PostgresCallBatch: PostgresPreparedStatement {
             """
     }()
 
-    /// The encoded arrays, in `columns` order, then `rollupColumns`.
-    let arrays: [ColumnArray]
-    /// The calls' arrays alone, for the retry statement.
-    var retry: Retry { Retry(arrays: Array(arrays.prefix(Self.columns.count))) }
+    /// The calls, one `call_batch_row_v1` each.
+    let calls: RowArray
+    /// Their sums per rollup key, one `call_rollup_batch_row_v1` each.
+    let rollup: RowArray
+    /// The calls alone, for the retry statement.
+    var retry: Retry { Retry(calls: calls) }
 
     /// The statement for `rows`, or nil when a sum would not fit `bigint` (the retry statement sums in SQL and
     /// refuses the batch the same way the old statement did).
-    init?<Rows: Sequence<(UsageEvent, CallRecord.Costing)>>(_ rows: Rows, count: Int) {
-        let calls = Self.callArrays(rows, count: count)
+    init?<Rows: Sequence<(UsageEvent, CallRecord.Costing)>>(_ rows: Rows, count: Int, types: RowTypes) {
         // The SQLite writer's per-key sums (RollupBatch): the same keys and sums as 0003's GROUP BY.
-        var rollup = RollupBatch()
+        var sums = RollupBatch()
         do {
             for (event, c) in rows {
-                try rollup.add(event, month: Int64(BillingMonth(containing: event.startedAtMicros).code), costing: c)
+                try sums.add(event, month: Int64(BillingMonth(containing: event.startedAtMicros).code), costing: c)
             }
         } catch {
             return nil
         }
-        var r = Self.rollupColumns.map { ColumnArray(type: $0.type, capacity: rollup.keys.count) }
-        for (key, sums) in zip(rollup.keys, rollup.sums) {
-            r[0].append(key.day)
-            r[1].append(key.month)
-            r[2].append(key.model)
-            r[3].append(key.provider)
-            r[4].append(key.providerKind)
-            r[5].append(key.team)
-            r[6].append(key.keyID)
-            r[7].append(key.tags)
-            r[8].append(key.priceStatus)
-            r[9].append(key.officialPriceID)
-            r[10].append(key.holysheepPriceID)
-            r[11].append(sums.calls)
-            r[12].append(sums.failedCalls)
-            r[13].append(sums.fallbackCalls)
-            r[14].append(sums.promptTokens)
-            r[15].append(sums.cachedPromptTokens)
-            r[16].append(sums.completionTokens)
-            r[17].append(sums.latencyMicros)
-            r[18].append(sums.cacheWrite5mTokens)
-            r[19].append(sums.cacheWrite1hTokens)
-            r[20].append(sums.audioPromptTokens)
-            r[21].append(sums.audioCompletionTokens)
+        calls = Self.callRows(rows, count: count, type: types.call)
+        var r = RowArray(type: types.rollup, fields: Self.rollupColumns.count, capacity: sums.keys.count)
+        for (key, sums) in zip(sums.keys, sums.sums) {
+            r.beginRow()
+            r.append(key.day)
+            r.append(key.month)
+            r.append(key.model)
+            r.append(key.provider)
+            r.append(key.providerKind)
+            r.append(key.team)
+            r.append(key.keyID)
+            r.append(key.tags)
+            r.append(key.priceStatus)
+            r.append(key.officialPriceID)
+            r.append(key.holysheepPriceID)
+            r.append(sums.calls)
+            r.append(sums.failedCalls)
+            r.append(sums.fallbackCalls)
+            r.append(sums.promptTokens)
+            r.append(sums.cachedPromptTokens)
+            r.append(sums.completionTokens)
+            r.append(sums.latencyMicros)
+            r.append(sums.cacheWrite5mTokens)
+            r.append(sums.cacheWrite1hTokens)
+            r.append(sums.audioPromptTokens)
+            r.append(sums.audioCompletionTokens)
+            r.endRow()
         }
-        arrays = calls + r
+        rollup = r
     }
 
-    /// The calls' 42 arrays.
-    static func callArrays<Rows: Sequence<(UsageEvent, CallRecord.Costing)>>(_ rows: Rows, count: Int)
-        -> [ColumnArray]
-    {
-        var a = Self.columns.map { ColumnArray(type: $0.type, capacity: count) }
+    /// The calls as `call_batch_row_v1` rows, fields in `columns` order.
+    static func callRows<Rows: Sequence<(UsageEvent, CallRecord.Costing)>>(
+        _ rows: Rows, count: Int, type: PostgresDataType
+    ) -> RowArray {
+        var a = RowArray(type: type, fields: columns.count, capacity: count)
         for (event, c) in rows {
             let u = event.usage
-            a[0].append(event.id)
-            a[1].append(event.startedAtMicros)
-            a[2].append(event.finishedAtMicros)
-            a[3].append(Int64(BillingMonth(containing: event.startedAtMicros).code))
-            a[4].append(event.endpoint)
-            a[5].append(event.requestedModel)
-            a[6].append(event.model)
-            a[7].append(event.provider)
-            a[8].append(event.providerKind?.rawValue)
-            a[9].append(Int64(event.stream ? 1 : 0))
-            a[10].append(event.status.rawValue)
-            a[11].append(event.httpStatus.map(Int64.init))
-            a[12].append(event.errorType)
-            a[13].append(Int64(event.attempts))
-            a[14].append(Int64(event.fallbackUsed ? 1 : 0))
-            a[15].append(u?.promptTokens)
-            a[16].append(u?.cachedPromptTokens)
-            a[17].append(u?.completionTokens)
-            a[18].append(u?.reasoningTokens)
-            a[19].append(u == nil ? "missing" : "upstream")
-            a[20].append(event.latencyMicros)
-            a[21].append(event.upstreamLatencyMicros)
-            a[22].append(event.timeToFirstTokenMicros)
-            a[23].append(event.queueWaitMicros)
-            a[24].append(event.inflightAtAdmission.map(Int64.init))
-            a[25].append(event.keyID)
-            a[26].append(event.team)
-            a[27].append(event.tags)
-            a[28].append(event.upstreamRequestID)
-            a[29].append(c.status)
-            a[30].append(c.officialPriceID)
-            a[31].append(c.holysheepPriceID)
-            a[32].append(c.paid)
-            a[33].append(c.official)
-            a[34].append(c.holysheep)
-            a[35].append(u?.cacheWrite5mTokens)
-            a[36].append(u?.cacheWrite1hTokens)
-            a[37].append(u?.audioPromptTokens)
-            a[38].append(u?.audioCompletionTokens)
-            a[39].append(u?.serviceTier)
-            a[40].append(c.missing)
-            a[41].append(event.upstreamModel)
+            a.beginRow()
+            a.append(event.id)
+            a.append(event.startedAtMicros)
+            a.append(event.finishedAtMicros)
+            a.append(Int64(BillingMonth(containing: event.startedAtMicros).code))
+            a.append(event.endpoint)
+            a.append(event.requestedModel)
+            a.append(event.model)
+            a.append(event.provider)
+            a.append(event.providerKind?.rawValue)
+            a.append(Int64(event.stream ? 1 : 0))
+            a.append(event.status.rawValue)
+            a.append(event.httpStatus.map(Int64.init))
+            a.append(event.errorType)
+            a.append(Int64(event.attempts))
+            a.append(Int64(event.fallbackUsed ? 1 : 0))
+            a.append(u?.promptTokens)
+            a.append(u?.cachedPromptTokens)
+            a.append(u?.completionTokens)
+            a.append(u?.reasoningTokens)
+            a.append(u == nil ? "missing" : "upstream")
+            a.append(event.latencyMicros)
+            a.append(event.upstreamLatencyMicros)
+            a.append(event.timeToFirstTokenMicros)
+            a.append(event.queueWaitMicros)
+            a.append(event.inflightAtAdmission.map(Int64.init))
+            a.append(event.keyID)
+            a.append(event.team)
+            a.append(event.tags)
+            a.append(event.upstreamRequestID)
+            a.append(c.status)
+            a.append(c.officialPriceID)
+            a.append(c.holysheepPriceID)
+            a.append(c.paid)
+            a.append(c.official)
+            a.append(c.holysheep)
+            a.append(u?.cacheWrite5mTokens)
+            a.append(u?.cacheWrite1hTokens)
+            a.append(u?.audioPromptTokens)
+            a.append(u?.audioCompletionTokens)
+            a.append(u?.serviceTier)
+            a.append(c.missing)
+            a.append(event.upstreamModel)
+            a.endRow()
         }
         return a
     }
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: arrays.count)
-        for array in arrays { bindings.append(array) }
+        var bindings = PostgresBindings(capacity: 2)
+        bindings.append(calls)
+        bindings.append(rollup)
         return bindings
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row {}
 }
 
-/// A one-dimensional int8[] or text[] in PostgreSQL's binary array format, NULL elements allowed, written element by
-/// element into one buffer (no boxing of values on the way).
-struct ColumnArray: PostgresDynamicTypeEncodable, Sendable {
+/// A one-dimensional array of a composite type in PostgreSQL's binary format, written row by row and field by field
+/// into one buffer (no boxing of values on the way). Each field is int8 or text (the row types of
+/// migrations/postgres/0010 have no others), NULL allowed; `record_recv` checks each field's type and the field
+/// count against the row type, so a mismatch is refused, never stored.
+struct RowArray: PostgresDynamicTypeEncodable, Sendable {
+    /// The row type (element type) id.
     let type: PostgresDataType
+    let fields: Int32
     private(set) var count: Int32 = 0
     private var elements: ByteBuffer
+    private var rowStart = 0
+    private var written: Int32 = 0
 
-    var psqlType: PostgresDataType { type }
+    /// The parameter's type is the statement's (`$1::type[]`); the element type travels in the data.
+    var psqlType: PostgresDataType { .null }
     var psqlFormat: PostgresFormat { .binary }
 
-    init(type: PostgresDataType, capacity: Int) {
+    init(type: PostgresDataType, fields: Int, capacity: Int) {
         self.type = type
-        elements = ByteBufferAllocator().buffer(capacity: capacity * (type == .int8Array ? 12 : 24))
+        self.fields = Int32(fields)
+        elements = ByteBufferAllocator().buffer(capacity: capacity * (8 + fields * 16))
+    }
+
+    /// Starts a row: its length (set by `endRow`) and field count.
+    mutating func beginRow() {
+        count += 1
+        written = 0
+        rowStart = elements.writerIndex
+        elements.writeInteger(Int32(0))
+        elements.writeInteger(fields)
+    }
+
+    mutating func endRow() {
+        precondition(written == fields, "a batch row has \(written) fields, its type \(fields)")
+        elements.setInteger(Int32(elements.writerIndex - rowStart - 4), at: rowStart)
     }
 
     mutating func append(_ value: Int64?) {
-        count += 1
+        written += 1
+        elements.writeInteger(PostgresDataType.int8.rawValue)
         guard let value else {
             elements.writeInteger(Int32(-1))
             return
@@ -252,15 +281,16 @@ struct ColumnArray: PostgresDynamicTypeEncodable, Sendable {
     }
 
     mutating func append(_ value: String?) {
-        count += 1
+        written += 1
+        elements.writeInteger(PostgresDataType.text.rawValue)
         guard let value else {
             elements.writeInteger(Int32(-1))
             return
         }
         let lengthIndex = elements.writerIndex
         elements.writeInteger(Int32(0))
-        let written = elements.writeString(value)
-        elements.setInteger(Int32(written), at: lengthIndex)
+        let bytes = elements.writeString(value)
+        elements.setInteger(Int32(bytes), at: lengthIndex)
     }
 
     func encode<JSONEncoder: PostgresJSONEncoder>(
@@ -269,7 +299,7 @@ struct ColumnArray: PostgresDynamicTypeEncodable, Sendable {
         // ndim, flags (the server finds NULLs by their -1 length), element type, then the one dimension.
         buffer.writeInteger(Int32(count == 0 ? 0 : 1))
         buffer.writeInteger(Int32(0))
-        buffer.writeInteger(type == .int8Array ? PostgresDataType.int8.rawValue : PostgresDataType.text.rawValue)
+        buffer.writeInteger(type.rawValue)
         guard count > 0 else { return }
         buffer.writeInteger(count)
         buffer.writeInteger(Int32(1))

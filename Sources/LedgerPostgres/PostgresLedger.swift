@@ -46,6 +46,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     private let queue: Mutex<Queue>
     private let ids: Mutex<IDBlocks>
     private let book: Mutex<PriceBook>
+    /// The batch row types' ids in this database (migrations/postgres/0010).
+    private let rowTypes: PostgresCallBatch.RowTypes
     private let stats = Mutex(BatchStats())
     private let failure = Mutex(Failure())
 
@@ -104,10 +106,12 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     }
 
     private init(
-        settings: PostgresSettings, logger: Logger, blocks: [Int64], book: PriceBook, retryWindow: Duration,
-        priceRefreshInterval: Duration, writers: Int, overlapBatch: Int
+        settings: PostgresSettings, logger: Logger, blocks: [Int64], book: PriceBook,
+        rowTypes: PostgresCallBatch.RowTypes, retryWindow: Duration, priceRefreshInterval: Duration, writers: Int,
+        overlapBatch: Int
     ) {
         self.settings = settings
+        self.rowTypes = rowTypes
         self.writers = max(1, writers)
         queue = Mutex(Queue(overlapBatch: max(1, overlapBatch)))
         writerClient = PostgresClient(
@@ -134,8 +138,10 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 try await PostgresMigrations.checkCompatible(connection, logger: logger, requireCurrent: true)
                 let blocks = try await claimBlocks(2, connection, logger: logger)
                 let book = try await PostgresPriceBook.load(connection, logger: logger)
+                let rowTypes = try await Self.rowTypes(connection, logger: logger)
                 return PostgresLedger(
-                    settings: settings, logger: logger, blocks: blocks, book: book, retryWindow: retryWindow,
+                    settings: settings, logger: logger, blocks: blocks, book: book, rowTypes: rowTypes,
+                    retryWindow: retryWindow,
                     priceRefreshInterval: priceRefreshInterval, writers: writers, overlapBatch: overlapBatch)
             } catch let error as PostgresLedgerError {
                 throw error
@@ -143,6 +149,17 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 throw PostgresLedgerError.query(PostgresSettings.cause(of: error))
             }
         }
+    }
+
+    private static func rowTypes(_ connection: PostgresConnection, logger: Logger) async throws
+        -> PostgresCallBatch.RowTypes
+    {
+        let rows = try await connection.query(PostgresQuery(unsafeSQL: PostgresCallBatch.RowTypes.sql), logger: logger)
+        for try await (call, rollup) in rows.decode((Int64, Int64).self) {
+            return PostgresCallBatch.RowTypes(
+                call: PostgresDataType(UInt32(call)), rollup: PostgresDataType(UInt32(rollup)))
+        }
+        throw PostgresLedgerError.query("the batch row types of migrations/postgres/0010 are missing")
     }
 
     private static func claimBlocks(_ count: Int, _ connection: PostgresConnection, logger: Logger) async throws
@@ -506,8 +523,11 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         let rows = batch.lazy.map { ($0.event, $0.costing) }
         // The plain statement first; after any attempt that may have committed (or a duplicate id), only the
         // idempotent one (PostgresCallBatch).
-        var first = PostgresCallBatch(rows, count: batch.count)
-        let retry = first?.retry ?? PostgresCallBatch.Retry(arrays: PostgresCallBatch.callArrays(rows, count: batch.count))
+        var first = PostgresCallBatch(rows, count: batch.count, types: rowTypes)
+        let retry =
+            first?.retry
+            ?? PostgresCallBatch.Retry(
+                calls: PostgresCallBatch.callRows(rows, count: batch.count, type: rowTypes.call))
         let deadline = ContinuousClock.now + retryWindow
         var delay = Duration.milliseconds(20)
         while true {
@@ -640,7 +660,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
         for pending in batch {
             do {
                 let row = PostgresCallBatch.Retry(
-                    arrays: PostgresCallBatch.callArrays(CollectionOfOne((pending.event, pending.costing)), count: 1))
+                    calls: PostgresCallBatch.callRows(
+                        CollectionOfOne((pending.event, pending.costing)), count: 1, type: rowTypes.call))
                 try await withDeadline(deadline) { [writerClient, logger] in
                     try await writerClient.withConnection { connection in
                         _ = try await connection.execute(row, logger: logger)

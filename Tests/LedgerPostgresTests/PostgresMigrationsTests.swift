@@ -11,6 +11,7 @@ import Testing
             names == [
                 "0001_ledger", "0002_default_prices", "0003_call_rollup", "0004_price_dimensions", "0005_month_close",
                 "0006_budgets", "0007_upstream_model", "0008_insert_only_rollup", "0009_report_indexes",
+                "0010_batch_row_types",
             ])
         let first = try await settings.withConnection(logger: testLogger) {
             try await PostgresMigrations.migrate($0, logger: testLogger)
