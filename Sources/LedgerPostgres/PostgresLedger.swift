@@ -141,8 +141,8 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 let rowTypes = try await Self.rowTypes(connection, logger: logger)
                 return PostgresLedger(
                     settings: settings, logger: logger, blocks: blocks, book: book, rowTypes: rowTypes,
-                    retryWindow: retryWindow,
-                    priceRefreshInterval: priceRefreshInterval, writers: writers, overlapBatch: overlapBatch)
+                    retryWindow: retryWindow, priceRefreshInterval: priceRefreshInterval, writers: writers,
+                    overlapBatch: overlapBatch)
             } catch let error as PostgresLedgerError {
                 throw error
             } catch {
