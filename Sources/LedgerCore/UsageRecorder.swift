@@ -49,8 +49,27 @@ package struct ClientIdentity: Sendable, Hashable {
     }
 }
 
+/// What a key check found.
+package enum KeyVerdict: Sendable, Equatable {
+    case valid(ClientIdentity)
+    /// Unknown, revoked or wrong: the client's 401.
+    case invalid
+    /// The key could not be looked up (the ledger's server unreachable): not a wrong key, the ledger's 503, whatever
+    /// the ledger's state by the time the caller looks (a server back a moment later must not turn it into a 401).
+    case unverifiable(reason: String)
+}
+
 /// Checks client bearer secrets (`hsl-…`). LedgerStore implements it over the `api_key` table.
 package protocol ClientKeyVerifier: Sendable {
     /// The identity of a valid, unrevoked secret; nil otherwise. Compares hashes in constant time.
     func verify(secret: String) async -> ClientIdentity?
+    /// As `verify`, telling a key that could not be looked up from a wrong one. The default calls `verify` (a
+    /// verifier whose lookups cannot fail on their own).
+    func check(secret: String) async -> KeyVerdict
+}
+
+extension ClientKeyVerifier {
+    package func check(secret: String) async -> KeyVerdict {
+        await verify(secret: secret).map { .valid($0) } ?? .invalid
+    }
 }

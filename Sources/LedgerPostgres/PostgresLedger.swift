@@ -247,7 +247,12 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
     // MARK: ClientKeyVerifier
 
     package func verify(secret: String) async -> ClientIdentity? {
-        guard let prefix = Self.lookupPrefix(of: secret) else { return nil }
+        if case .valid(let identity) = await check(secret: secret) { return identity }
+        return nil
+    }
+
+    package func check(secret: String) async -> KeyVerdict {
+        guard let prefix = Self.lookupPrefix(of: secret) else { return .invalid }
         // Bounded: the pool waits for a connection without limit while the server is down. A server that comes back
         // within the bound (a restart: its connections are cut, new ones refused a moment) only delays the call;
         // the lookup is retried until then (`lookupWindow`).
@@ -257,8 +262,9 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
             do {
                 // Each attempt bounded on its own (a lookup stuck on a connection a restart left hanging is retried
                 // on another within the window).
-                return try await lookUp(
+                let identity = try await lookUp(
                     secret: secret, prefix: prefix, deadline: min(deadline, ContinuousClock.now + Self.attemptTimeout))
+                return identity.map { .valid($0) } ?? .invalid
             } catch {
                 if ContinuousClock.now + delay < deadline, (try? await Task.sleep(for: delay)) != nil {
                     delay = min(delay * 2, .milliseconds(500))
@@ -266,8 +272,9 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 }
                 // The ledger cannot be read, so it cannot commit either: later calls are refused (503) up front.
                 noteFailure(error)
-                logger.error("key lookup failed", metadata: ["cause": "\(PostgresSettings.cause(of: error))"])
-                return nil
+                let cause = PostgresSettings.cause(of: error)
+                logger.error("key lookup failed", metadata: ["cause": "\(cause)"])
+                return .unverifiable(reason: "the client key could not be looked up: \(cause)")
             }
         }
     }

@@ -22,6 +22,9 @@ import Testing
     final class OutageLedger: UsageRecorder, ClientKeyVerifier {
         let memory = MemoryUsageRecorder()
         let lookupFails = Atomic<Bool>(false)
+        /// The lookup fails but says so itself (`check`), and the ledger is up again by the time the proxy asks it
+        /// (commitFailure() nil): a server back a moment after a failed lookup.
+        let lookupFailsThenRecovers = Atomic<Bool>(false)
         let failing = Mutex<String?>(nil)
 
         func reserveCallID() -> Int64 { memory.reserveCallID() }
@@ -37,6 +40,12 @@ import Testing
                 return nil
             }
             return secret == KeyLookupOutageTests.key ? ClientIdentity(keyID: 3, name: "app", team: nil) : nil
+        }
+        func check(secret: String) async -> KeyVerdict {
+            if lookupFailsThenRecovers.load(ordering: .relaxed) {
+                return .unverifiable(reason: "the client key could not be looked up: connection reset by peer")
+            }
+            return await verify(secret: secret).map { .valid($0) } ?? .invalid
         }
     }
 
@@ -79,6 +88,21 @@ import Testing
                 #expect(String(buffer: down.body).contains("cannot connect to PostgreSQL at 127.0.0.1:5432"))
                 #expect(ledger.memory.events.count == 1)
                 #expect(stub.requests.isEmpty)
+
+                // The lookup failed, but the ledger commits again by the time the proxy would ask it: still the
+                // ledger's 503 (the verdict says why), never a 401 for a key that was not checked.
+                ledger.lookupFails.store(false, ordering: .relaxed)
+                ledger.failing.withLock { $0 = nil }
+                ledger.lookupFailsThenRecovers.store(true, ordering: .relaxed)
+                let back = try await chat(Self.key)
+                #expect(back.status == .serviceUnavailable)
+                #expect(String(buffer: back.body).contains("the client key could not be looked up"))
+                #expect(ledger.memory.events.count == 1)
+                #expect(stub.requests.isEmpty)
+
+                ledger.lookupFailsThenRecovers.store(false, ordering: .relaxed)
+                let ok = try await chat(Self.key)
+                #expect(ok.status != .serviceUnavailable && ok.status != .unauthorized)
             }
         }
     }

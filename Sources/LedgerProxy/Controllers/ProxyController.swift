@@ -143,9 +143,17 @@ package struct ProxyController: Sendable {
             guard let secret = Self.clientSecret(request.headers) else {
                 throw Rejection(error: .invalidKey(), status: .clientError)
             }
-            guard let identity = await keys.verify(secret: secret) else {
-                // A key that could not be looked up (the ledger's server is down: the lookup marks the ledger
-                // failing) is not a wrong key: 503, as for any call the ledger cannot take, not 401.
+            let identity: ClientIdentity
+            switch await keys.check(secret: secret) {
+            case .valid(let valid):
+                identity = valid
+            case .unverifiable(let reason):
+                // A key that could not be looked up (the ledger's server is down) is not a wrong key: 503, as for
+                // any call the ledger cannot take, not 401, even if the server is back by now.
+                metrics.refusedUnrecordable()
+                throw LedgerFailure(reason: reason)
+            case .invalid:
+                // A verifier whose failed lookup only marks the ledger failing: still the ledger's 503.
                 if let reason = await recorder.commitFailure() {
                     metrics.refusedUnrecordable()
                     throw LedgerFailure(reason: reason)
