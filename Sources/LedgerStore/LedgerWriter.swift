@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import GRDB
 import GRDBSQLite
 package import LedgerCore
@@ -11,9 +13,11 @@ import Synchronization
 /// whatever has queued, all in one transaction, as soon as it is idle: no timer window, so a lone call commits at
 /// once and batches grow only while a commit is in progress (docs/ARCHITECTURE.md, "Concurrency").
 ///
-/// The commit loop runs on a `DedicatedTaskExecutor` (its own dispatch thread), so GRDB's synchronous transactions
-/// never block a thread of Swift's cooperative pool; callers suspend on a continuation until their batch commits,
-/// which is what lets the proxy commit a call's row before it sends the reply's last byte.
+/// The commit loop runs on a thread of its own (a `Thread` that sleeps on a semaphore while nothing is queued), so
+/// GRDB's synchronous transactions never block a thread of Swift's cooperative pool; callers suspend on a
+/// continuation until their batch commits, which is what lets the proxy commit a call's row before it sends the
+/// reply's last byte. A plain thread rather than a task on a dispatch-queue executor: waking it is one futex wake,
+/// not a dispatch queue push, a worker-thread request and the task switches around a parked continuation.
 ///
 /// Durability: the pool runs in WAL mode with `synchronous = NORMAL` (GRDB's default for `DatabasePool`). A commit
 /// appends the batch to the `-wal` file with `write()` before `record` returns, so an acknowledged row lives in the
@@ -37,7 +41,8 @@ package final class LedgerWriter: UsageRecorder, Service {
     private let priceCache = Mutex<CachedPriceBook?>(nil)
     private let counters = Mutex(Statistics())
     private let failure = Mutex<CommitFailure?>(nil)
-    private let executor = DedicatedTaskExecutor(label: "holysheep-ledger.writer")
+    /// The commit thread sleeps on it while it is `parked` and nothing is queued.
+    private let wakeUp = DispatchSemaphore(value: 0)
     private let prepared = Mutex<PreparedStatements?>(nil)
 
     /// The statements of every commit, prepared once on the writer connection and held (finalized when `run()`
@@ -108,7 +113,8 @@ package final class LedgerWriter: UsageRecorder, Service {
 
     private struct State {
         var queue: [Pending] = []
-        var wakeUp: UnsafeContinuation<Void, Never>?
+        /// The commit thread waits (or is about to wait) on `wakeUp`: whoever queues or stops next signals it, once.
+        var parked = false
         var phase = Phase.running
     }
 
@@ -148,15 +154,15 @@ package final class LedgerWriter: UsageRecorder, Service {
     /// Records like ``record(_:)`` and returns the row's paid cost in pico-USD, as committed.
     package func recordCosted(_ event: UsageEvent) async throws -> Int64? {
         return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Int64?, any Error>) in
-            let (accepted, wakeUp) = state.withLock { s -> (Bool, UnsafeContinuation<Void, Never>?) in
-                guard s.phase != .stopped else { return (false, nil) }
+            let (accepted, wake) = state.withLock { s -> (Bool, Bool) in
+                guard s.phase != .stopped else { return (false, false) }
                 s.queue.append(Pending(event: event, continuation: continuation))
-                let wakeUp = s.wakeUp
-                s.wakeUp = nil
-                return (true, wakeUp)
+                let wake = s.parked
+                s.parked = false
+                return (true, wake)
             }
             if !accepted { continuation.resume(throwing: LedgerStoreError.writerStopped) }
-            wakeUp?.resume()
+            if wake { wakeUp.signal() }
         }
     }
 
@@ -182,7 +188,15 @@ package final class LedgerWriter: UsageRecorder, Service {
             await withTaskCancellationHandler {
                 await withTaskGroup(of: Void.self) { group in
                     if let activeCheckpointer { group.addTask { await activeCheckpointer.run() } }
-                    await withTaskExecutorPreference(executor) { await commitLoop() }
+                    await withUnsafeContinuation { (done: UnsafeContinuation<Void, Never>) in
+                        let thread = Thread { [self] in
+                            commitLoop()
+                            done.resume()
+                        }
+                        thread.name = "ledger-writer"
+                        thread.qualityOfService = .userInitiated
+                        thread.start()
+                    }
                     activeCheckpointer?.finish()
                 }
             } onCancel: {
@@ -198,16 +212,17 @@ package final class LedgerWriter: UsageRecorder, Service {
     }
 
     private func beginDraining() {
-        let wakeUp = state.withLock { s -> UnsafeContinuation<Void, Never>? in
+        let wake = state.withLock { s -> Bool in
             if s.phase == .running { s.phase = .draining }
-            let wakeUp = s.wakeUp
-            s.wakeUp = nil
-            return wakeUp
+            let wake = s.parked
+            s.parked = false
+            return wake
         }
-        wakeUp?.resume()
+        if wake { wakeUp.signal() }
     }
 
-    private func commitLoop() async {
+    /// The commit thread's loop: takes everything queued, commits it as one batch, and sleeps when nothing is.
+    private func commitLoop() {
         var spare: [Pending] = []
         var yielded = false
         while true {
@@ -226,21 +241,19 @@ package final class LedgerWriter: UsageRecorder, Service {
             if stop { return }
             if batch.isEmpty && !yielded {
                 // Let the producers just resumed by the last commit run (and queue their next calls) before
-                // parking: no timer, and a lone call still commits at once, but a busy writer skips a park/wake.
+                // sleeping: no timer, and a lone call still commits at once, but a busy writer skips a sleep/wake.
                 yielded = true
-                await Task.yield()
+                sched_yield()
                 continue
             }
             yielded = false
             if batch.isEmpty {
-                await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
-                    let resumeNow = state.withLock { s -> Bool in
-                        if !s.queue.isEmpty || s.phase != .running { return true }
-                        s.wakeUp = continuation
-                        return false
-                    }
-                    if resumeNow { continuation.resume() }
+                let sleep = state.withLock { s -> Bool in
+                    if !s.queue.isEmpty || s.phase != .running { return false }
+                    s.parked = true
+                    return true
                 }
+                if sleep { wakeUp.wait() }
                 continue
             }
             commit(batch)

@@ -15,20 +15,3 @@ package enum SQLiteThread {
         }
     }
 }
-
-/// A task executor that runs its jobs one at a time on a dedicated dispatch queue (so on a thread outside the
-/// cooperative pool): the ledger writer's commit loop runs on one, so its synchronous SQLite transactions never
-/// occupy a cooperative thread while other tasks wait for one.
-package final class DedicatedTaskExecutor: TaskExecutor {
-    private let queue: DispatchQueue
-
-    package init(label: String) {
-        queue = DispatchQueue(label: label, qos: .userInitiated)
-    }
-
-    package func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        let executor = asUnownedTaskExecutor()
-        queue.async { job.runSynchronously(on: executor) }
-    }
-}
