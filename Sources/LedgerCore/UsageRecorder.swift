@@ -57,6 +57,11 @@ package enum KeyVerdict: Sendable, Equatable {
     /// The key could not be looked up (the ledger's server unreachable): not a wrong key, the ledger's 503, whatever
     /// the ledger's state by the time the caller looks (a server back a moment later must not turn it into a 401).
     case unverifiable(reason: String)
+
+    /// The verdict of a lookup that completed: valid with the key's identity, invalid without one.
+    package init(found identity: ClientIdentity?) {
+        self = identity.map { .valid($0) } ?? .invalid
+    }
 }
 
 /// Checks client bearer secrets (`hsl-…`). LedgerStore implements it over the `api_key` table.
@@ -70,6 +75,6 @@ package protocol ClientKeyVerifier: Sendable {
 
 extension ClientKeyVerifier {
     package func check(secret: String) async -> KeyVerdict {
-        await verify(secret: secret).map { .valid($0) } ?? .invalid
+        KeyVerdict(found: await verify(secret: secret))
     }
 }

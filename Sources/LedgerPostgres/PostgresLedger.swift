@@ -264,7 +264,7 @@ package final class PostgresLedger: UsageRecorder, ClientKeyVerifier, PriceLooku
                 // on another within the window).
                 let identity = try await lookUp(
                     secret: secret, prefix: prefix, deadline: min(deadline, ContinuousClock.now + Self.attemptTimeout))
-                return identity.map { .valid($0) } ?? .invalid
+                return KeyVerdict(found: identity)
             } catch {
                 if ContinuousClock.now + delay < deadline, (try? await Task.sleep(for: delay)) != nil {
                     delay = min(delay * 2, .milliseconds(500))

@@ -116,6 +116,12 @@ package final class LedgerWriter: UsageRecorder, Service {
         /// The commit thread waits (or is about to wait) on `wakeUp`: whoever queues or stops next signals it, once.
         var parked = false
         var phase = Phase.running
+
+        /// Whether the commit thread is to be signalled (it was parked; now it is not, so it is signalled once).
+        mutating func unpark() -> Bool {
+            defer { parked = false }
+            return parked
+        }
     }
 
     private struct CachedPriceBook {
@@ -157,9 +163,7 @@ package final class LedgerWriter: UsageRecorder, Service {
             let (accepted, wake) = state.withLock { s -> (Bool, Bool) in
                 guard s.phase != .stopped else { return (false, false) }
                 s.queue.append(Pending(event: event, continuation: continuation))
-                let wake = s.parked
-                s.parked = false
-                return (true, wake)
+                return (true, s.unpark())
             }
             if !accepted { continuation.resume(throwing: LedgerStoreError.writerStopped) }
             if wake { wakeUp.signal() }
@@ -214,9 +218,7 @@ package final class LedgerWriter: UsageRecorder, Service {
     private func beginDraining() {
         let wake = state.withLock { s -> Bool in
             if s.phase == .running { s.phase = .draining }
-            let wake = s.parked
-            s.parked = false
-            return wake
+            return s.unpark()
         }
         if wake { wakeUp.signal() }
     }

@@ -45,7 +45,7 @@ import Testing
             if lookupFailsThenRecovers.load(ordering: .relaxed) {
                 return .unverifiable(reason: "the client key could not be looked up: connection reset by peer")
             }
-            return await verify(secret: secret).map { .valid($0) } ?? .invalid
+            return KeyVerdict(found: await verify(secret: secret))
         }
     }
 
