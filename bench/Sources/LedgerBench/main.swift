@@ -7,6 +7,7 @@
 let benchmarks: [(name: String, summary: String, run: ([String]) async throws -> Void)] = [
     ("writer", "LedgerWriter group commit at 1, 8, 64 producers vs raw SQLite inserts", WriterBenchmark.run),
     ("keys", "KeyStore.verify per call (indexed lookup + salted SHA-256) on a real ledger file", KeyBenchmark.run),
+    ("handoff", "an awaiting task's round trip through a parked thread vs a serial dispatch queue", HandoffBenchmark.run),
     ("budgets", "LocalBudgets admit + settle per call (team + key budgets vs none) at c=1 and c=64", BudgetBenchmark.run),
 ]
 
