@@ -17,9 +17,9 @@ import Synchronization
 /// of Swift's cooperative pool: a call that finds no commit under way queues a drain there, which commits batch after
 /// batch while calls keep arriving and ends when none is queued. Callers suspend on a continuation until their batch
 /// commits, which is what lets the proxy commit a call's row before it sends the reply's last byte. A drain per idle
-/// period rather than a thread sleeping on a semaphore between calls: on Linux, waking a parked thread and being
-/// woken back costs a lone call about twice the context switches of a dispatch hand-off (4.6 against 2.7 per round
-/// trip; ledger-bench writer x1 6,200-8,700 -> 10,800-12,900 rows/s, bench/README.md).
+/// period rather than a thread sleeping on a semaphore between calls: the round trip of a lone call through a
+/// dispatch queue is cheaper than waking a parked thread and being woken back (`ledger-bench handoff`: 16-29 against
+/// 21-41 us on a 2-vCPU VM), and `ledger-bench writer` x1 went from 7,900 to 12,200 rows/s (medians, bench/README.md).
 ///
 /// Durability: the pool runs in WAL mode with `synchronous = NORMAL` (GRDB's default for `DatabasePool`). A commit
 /// appends the batch to the `-wal` file with `write()` before `record` returns, so an acknowledged row lives in the
