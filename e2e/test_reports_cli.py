@@ -1,6 +1,7 @@
 """report / roi / export / rates through the built binary: formats, errors, currency, streaming export."""
 import json
 import os
+import stat
 import subprocess
 
 from reports_fixture import BIN, make_ledger
@@ -102,6 +103,42 @@ def test_export_streams_every_call_of_the_range(tmp_path):
     out = tmp_path / "nov.csv"
     run("export", "--db", db, "--from", "2026-11-01", "--to", "2026-12-01", "--output", str(out))
     assert out.read_bytes().count(b"\r\n") == 11
+
+
+def test_output_to_a_named_pipe_writes_into_it_and_leaves_it_a_pipe(tmp_path):
+    # --output is atomic (temp file + rename) for files; a device or pipe (/dev/null, /dev/stdout) must be written
+    # in place: a rename over it replaces it with a plain file (as root, /dev/null itself).
+    db = str(make_ledger(tmp_path / "l.sqlite"))
+    expected = {
+        "export": run("export", "--db", db, "--from", "2026-11-01", "--to", "2026-12-01").stdout,
+        "report": run("report", "--db", db, "--month", "2026-11", "--format", "csv").stdout,
+    }
+    for command, args in [
+        ("export", ["--from", "2026-11-01", "--to", "2026-12-01"]),
+        ("report", ["--month", "2026-11", "--format", "csv"]),
+    ]:
+        pipe = tmp_path / f"{command}.pipe"
+        os.mkfifo(pipe)
+        # Our end is open (non-blocking) before the command runs, so its open for writing does not wait, and what it
+        # writes (a few KiB, under the pipe's 64 KiB buffer) waits in the pipe until it exits.
+        assert len(expected[command]) < 60_000
+        fd = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            result = run(command, "--db", db, *args, "--output", str(pipe), check=False)
+            chunks = []
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:  # a writer still holds the pipe open: the command left it open
+                    break
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        assert result.returncode == 0, result.stderr
+        assert stat.S_ISFIFO(os.stat(pipe).st_mode), f"{command} replaced the named pipe with a file"
+        assert b"".join(chunks).decode("utf-8") == expected[command]
 
 
 def test_every_command_has_help_with_examples():

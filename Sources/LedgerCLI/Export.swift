@@ -10,7 +10,8 @@ struct Export: AsyncParsableCommand {
         discussion: """
             The range is half-open and UTC: --from 2026-11-01 --to 2026-12-01 is November. Rows come in id order; \
             timestamps are ISO 8601 UTC; costs are exact USD (12 decimals). With --output the file appears only \
-            when complete (temp file + rename). On a terminal, progress is shown on stderr.
+            when complete (temp file + rename; a device or named pipe such as /dev/null is written in place). On a \
+            terminal, progress is shown on stderr.
 
             Examples:
               holysheep-ledger export --from 2026-11-01 --to 2026-12-01 --output nov-calls.csv
@@ -50,7 +51,8 @@ struct Export: AsyncParsableCommand {
 
 extension CallExporter.Format: ExpressibleByArgument {}
 
-/// stdout, or a temp file renamed over the target when complete.
+/// stdout, or a temp file renamed over the target when complete; a target that is not a regular file (/dev/null, a
+/// named pipe) is written in place (see `ReportOutput`).
 struct ExportSink {
     let handle: FileHandle
     let path: String?
@@ -60,6 +62,12 @@ struct ExportSink {
         self.path = path
         guard let path else {
             handle = .standardOutput
+            temp = nil
+            return
+        }
+        guard ReportOutput.isRegularFileOrAbsent(path) else {
+            guard let handle = FileHandle(forWritingAtPath: path) else { throw ExportFileError(path: path) }
+            self.handle = handle
             temp = nil
             return
         }
@@ -74,7 +82,8 @@ struct ExportSink {
     func write(_ bytes: [UInt8]) throws { try handle.write(contentsOf: bytes) }
 
     func finish() throws {
-        guard let path, let temp else { return }
+        guard let path else { return }
+        guard let temp else { return try handle.close() }
         try handle.synchronize()
         try handle.close()
         guard rename(temp, path) == 0 else { throw ExportFileError(path: path) }

@@ -5,7 +5,9 @@ import LedgerReports
 
 extension ReportFormat: ExpressibleByArgument {}
 
-/// Where report text goes: a file written atomically (temp file + rename), or stdout.
+/// Where report text goes: a file written atomically (temp file + rename), or stdout. A path that is not a regular
+/// file (/dev/null, /dev/stdout, a named pipe) is written in place: renaming a temp file over it would replace the
+/// device or pipe with a plain file (as root, /dev/null itself).
 enum ReportOutput {
     static func write(_ text: String, to path: String?) throws { try write(Array(text.utf8), to: path) }
 
@@ -14,8 +16,21 @@ enum ReportOutput {
             FileHandle.standardOutput.write(Data(bytes))
             return
         }
+        guard isRegularFileOrAbsent(path) else {
+            guard let handle = FileHandle(forWritingAtPath: path) else { throw ExportFileError(path: path) }
+            defer { try? handle.close() }
+            try handle.write(contentsOf: bytes)
+            return
+        }
         // .atomic writes a temporary file beside the target and renames it over the target.
         try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+
+    /// Whether `path` names a regular file or nothing yet: what may be replaced by renaming a temp file over it.
+    static func isRegularFileOrAbsent(_ path: String) -> Bool {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return errno == ENOENT }
+        return info.st_mode & S_IFMT == S_IFREG
     }
 
     /// Now, in microseconds since the epoch (UTC): the CLI's one clock. `HOLYSHEEP_LEDGER_NOW` (an ISO timestamp
