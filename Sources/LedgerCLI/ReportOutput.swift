@@ -3,6 +3,12 @@ import Foundation
 import LedgerCore
 import LedgerReports
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 extension ReportFormat: ExpressibleByArgument {}
 
 /// Where report text goes: a file written atomically (temp file + rename), or stdout. A path that is not a regular
