@@ -3,12 +3,6 @@ import Foundation
 import LedgerCore
 import LedgerReports
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 extension ReportFormat: ExpressibleByArgument {}
 
 /// Where report text goes: a file written atomically (temp file + rename), or stdout. A path that is not a regular
@@ -33,10 +27,10 @@ enum ReportOutput {
     }
 
     /// Whether `path` names a regular file or nothing yet: what may be replaced by renaming a temp file over it.
+    /// (Not followed: a symbolic link, such as /dev/stdout, is written through, in place.)
     static func isRegularFileOrAbsent(_ path: String) -> Bool {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return errno == ENOENT }
-        return info.st_mode & S_IFMT == S_IFREG
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return true }
+        return attributes[.type] as? FileAttributeType == .typeRegular
     }
 
     /// Now, in microseconds since the epoch (UTC): the CLI's one clock. `HOLYSHEEP_LEDGER_NOW` (an ISO timestamp

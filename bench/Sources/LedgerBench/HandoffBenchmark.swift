@@ -2,12 +2,6 @@ import Dispatch
 import Foundation
 import Synchronization
 
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// `ledger-bench handoff`: what one round trip of an awaiting task through another thread costs, with no SQLite:
 /// the hand-off every "commit off the cooperative pool" design adds to a lone call (a commit thread woken from a
 /// semaphore, as LedgerWriter had; a serial dispatch queue, as LedgerWriter has and GRDB's async API uses), beside
