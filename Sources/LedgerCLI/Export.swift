@@ -65,8 +65,7 @@ struct ExportSink {
             temp = nil
             return
         }
-        guard ReportOutput.isRegularFileOrAbsent(path) else {
-            guard let handle = FileHandle(forWritingAtPath: path) else { throw ExportFileError(path: path) }
+        if let handle = try ReportOutput.inPlace(path) {
             self.handle = handle
             temp = nil
             return

@@ -16,8 +16,7 @@ enum ReportOutput {
             FileHandle.standardOutput.write(Data(bytes))
             return
         }
-        guard isRegularFileOrAbsent(path) else {
-            guard let handle = FileHandle(forWritingAtPath: path) else { throw ExportFileError(path: path) }
+        if let handle = try inPlace(path) {
             defer { try? handle.close() }
             try handle.write(contentsOf: bytes)
             return
@@ -26,11 +25,15 @@ enum ReportOutput {
         try Data(bytes).write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    /// Whether `path` names a regular file or nothing yet: what may be replaced by renaming a temp file over it.
-    /// (Not followed: a symbolic link, such as /dev/stdout, is written through, in place.)
-    static func isRegularFileOrAbsent(_ path: String) -> Bool {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return true }
-        return attributes[.type] as? FileAttributeType == .typeRegular
+    /// `path` opened for writing in place when it is not a regular file (a device, a named pipe, a symbolic link
+    /// such as /dev/stdout, written through); nil for a regular file or nothing yet, which a temp file renamed over
+    /// it may replace.
+    static func inPlace(_ path: String) throws -> FileHandle? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            attributes[.type] as? FileAttributeType != .typeRegular
+        else { return nil }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw ExportFileError(path: path) }
+        return handle
     }
 
     /// Now, in microseconds since the epoch (UTC): the CLI's one clock. `HOLYSHEEP_LEDGER_NOW` (an ISO timestamp

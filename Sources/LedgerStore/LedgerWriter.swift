@@ -115,17 +115,16 @@ package final class LedgerWriter: UsageRecorder, Service {
 
     private struct State {
         var queue: [Pending] = []
-        /// `run()` has started: until then calls queue, and nothing commits.
-        var started = false
         /// A drain (``LedgerWriter/drain()``) is queued on `commitQueue` or running: it takes whatever is queued.
         var draining = false
         var phase = Phase.running
-        /// `run()`'s wait, resumed by the drain that finds the writer draining with nothing queued.
+        /// `run()`'s wait, resumed by the drain that finds the writer draining with nothing queued. Set while `run()`
+        /// runs: before it, calls queue and nothing commits; after it, calls are refused.
         var stopped: UnsafeContinuation<Void, Never>?
 
-        /// Whether the caller is to queue a drain (none is queued or running, and `run()` has started).
+        /// Whether the caller is to queue a drain (none is queued or running, and `run()` is running).
         mutating func needsDrain() -> Bool {
-            guard started, !draining else { return false }
+            guard stopped != nil, !draining else { return false }
             draining = true
             return true
         }
@@ -202,7 +201,6 @@ package final class LedgerWriter: UsageRecorder, Service {
                     await withUnsafeContinuation { (done: UnsafeContinuation<Void, Never>) in
                         let drain = state.withLock { s -> Bool in
                             s.stopped = done
-                            s.started = true
                             return (!s.queue.isEmpty || s.phase != .running) && s.needsDrain()
                         }
                         if drain { commitQueue.async { self.drain() } }
