@@ -5,7 +5,7 @@ Instruction counts do not depend on how busy the machine is, so this compares bu
 proxy against its floor even while other work runs. Each target runs under
 `valgrind --tool=callgrind --instr-atstart=no`; after the server answers /healthz, instrumentation is switched on,
 WARMUP calls are sent and the counters zeroed, then CALLS calls are sent one at a time (concurrency 1, one
-keep-alive connection) and the counters dumped. Only the target's user-space instructions count (not the kernel's,
+keep-alive connection; `--concurrency N` spreads them over N connections sending at once) and the counters dumped. Only the target's user-space instructions count (not the kernel's,
 not the stub's or the load generator's). Prints Ir per call for each target and mode and the functions whose
 instructions differ most between the proxy and the floor.
 
@@ -13,6 +13,7 @@ instructions differ most between the proxy and the floor.
     python3 bench/callgrind.py --calls 400 --top 30
     python3 bench/callgrind.py --bin /tmp/before/holysheep-ledger --label before   # another build of serve
     python3 bench/callgrind.py --only non-stream      # or streamed
+    python3 bench/callgrind.py --concurrency 64 --calls 2000 --warmup 200   # the c=64 targets (writer batches)
 
 Two workarounds for Debian 12's valgrind 3.19, both applied here: the binaries are copied with their DWARF 5 debug
 info stripped (valgrind cannot read it; the symbol table stays, so functions keep their names), and a tiny
@@ -32,6 +33,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -85,16 +87,34 @@ def wait_healthy(port, proc, seconds=300):
     raise SystemExit("callgrind: the target did not answer /healthz in time")
 
 
-def send_calls(port, secret, body, count):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-    for _ in range(count):
-        conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
-        response = conn.getresponse()
-        response_body = response.read()
-        if response.status != 200:
-            raise SystemExit(f"callgrind: a call got {response.status}: {response_body[:200]!r}")
-    conn.close()
+def send_calls(port, secret, body, count, concurrency=1):
+    """`count` calls over `concurrency` keep-alive connections, each sending its share one call at a time."""
+    failures = []
+
+    def connection(calls):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+        try:
+            for _ in range(calls):
+                conn.request("POST", "/v1/chat/completions", body=body, headers=headers)
+                response = conn.getresponse()
+                response_body = response.read()
+                if response.status != 200:
+                    failures.append(f"a call got {response.status}: {response_body[:200]!r}")
+                    return
+        except OSError as error:
+            failures.append(f"a connection failed: {error}")
+        finally:
+            conn.close()
+
+    shares = [count // concurrency + (1 if i < count % concurrency else 0) for i in range(concurrency)]
+    threads = [threading.Thread(target=connection, args=(share,)) for share in shares if share > 0]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"callgrind: {failures[0]}")
 
 
 def control(*args):
@@ -130,9 +150,9 @@ def measure(target, args, stub, calls, warmup, workdir):
     try:
         wait_healthy(port, proc)
         control("-i", "on", str(proc.pid))
-        send_calls(port, target["secret"], args.body, warmup)
+        send_calls(port, target["secret"], args.body, warmup, args.concurrency)
         control("-z", str(proc.pid))
-        send_calls(port, target["secret"], args.body, calls)
+        send_calls(port, target["secret"], args.body, calls, args.concurrency)
         control("-d", str(proc.pid))
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -168,6 +188,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--only", choices=["non-stream", "streamed"])
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="keep-alive connections sending calls at once (default 1; 64 for the c=64 targets)")
     parser.add_argument("--no-bare", action="store_true", help="measure --bin only")
     parser.add_argument("--keep", metavar="DIR", help="copy the callgrind dumps here (for callgrind_annotate)")
     args = parser.parse_args()
@@ -199,7 +221,7 @@ def main():
         modes = [("non-stream", CHAT), ("streamed", STREAM)]
         if args.only:
             modes = [m for m in modes if m[0] == args.only]
-        print(f"callgrind: {args.calls} calls per run after {args.warmup} warm-up calls, concurrency 1;"
+        print(f"callgrind: {args.calls} calls per run after {args.warmup} warm-up calls, concurrency {args.concurrency};"
               " user-space instructions of the target process only")
         print(f"{'mode':<11} {'target':<10} {'Ir/call':>12}")
         for mode_name, body in modes:
