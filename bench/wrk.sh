@@ -66,7 +66,7 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $secret"
 EOF
 
-cpu() { awk '{print $14 + $15}' "/proc/$target_pid/stat"; }
+cpu() { awk '{print $14 " " $15}' "/proc/$target_pid/stat"; }
 switches() { cat /proc/"$target_pid"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
 # Warm-up, then the measured run.
 wrk -t"$threads" -c"$connections" -d2s -s "$work/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
@@ -85,7 +85,10 @@ python3 - "$target" "$requests" "$cpu_before" "$cpu_after" "$ticks" "$switches_b
 import sys
 target, requests, c0, c1, ticks, s0, s1, bad, conns, stream = sys.argv[1:]
 n = int(requests)
-cpu_us = (int(c1) - int(c0)) * 1e6 / int(ticks) / n
+(u0, k0), (u1, k1) = (map(int, c.split()) for c in (c0, c1))
+per = 1e6 / int(ticks) / n
+user_us, system_us = (u1 - u0) * per, (k1 - k0) * per
 print(f"{target}: {'streamed' if stream == '1' else 'non-stream'} c={conns}: {n} requests ({bad} non-2xx), "
-      f"CPU {cpu_us:.0f} us/request, {(int(s1) - int(s0)) / n:.2f} context switches/request")
+      f"CPU {user_us + system_us:.0f} us/request (user {user_us:.0f}, system {system_us:.0f}), "
+      f"{(int(s1) - int(s0)) / n:.2f} context switches/request")
 EOF
