@@ -14,6 +14,24 @@ import Testing
         #expect(first.string("s", in: Array(#"{"s": "a\"\u00e9\ud83d\ude00"}"#.utf8)) == "a\"é😀")
     }
 
+    /// `int64` reads digits from the bytes; it must agree with `Int64(String)` on every value a scan can hold,
+    /// including the edges of Int64's range and what is not an integer.
+    @Test func int64AgreesWithTheStandardLibrary() throws {
+        var values = [
+            "0", "-0", "7", "-7", "42", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+            "-9223372036854775809", "18446744073709551616", "99999999999999999999", "1.0", "1e3", "-1.5e3", "0.5",
+            #""12""#, "true", "false", "null", "[1]", "{}",
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<500 { values.append(String(Int64.random(in: .min ... .max, using: &generator))) }
+        for _ in 0..<200 { values.append(String(Int64.random(in: -1000...1000, using: &generator))) }
+        for value in values {
+            let bytes = Array("{\"n\": \(value)}".utf8)
+            let scan = try JSONObjectScan(bytes)
+            #expect(scan.int64("n", in: bytes) == Int64(value), "\(value)")
+        }
+    }
+
     @Test func rejectsWhatTheTreeParserRejects() {
         let inputs = [
             #"{"a":1,}"#, #"{"a" 1}"#, #"{"a":[01]}"#, "{\"a\":\"tab\u{09}\"}", #"{"a":1} x"#, #"{"a":tru}"#,

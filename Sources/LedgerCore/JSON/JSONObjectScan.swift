@@ -71,7 +71,30 @@ extension JSONObjectScan {
     /// The integer value of `key`, or nil when absent or not an integer that fits Int64.
     package func int64(_ key: String, in bytes: [UInt8]) -> Int64? {
         guard let member = member(key) else { return nil }
-        return Int64(String(decoding: bytes[member.valueRange], as: UTF8.self))
+        return Self.integer(bytes[member.valueRange])
+    }
+
+    /// `digits` as an Int64: an optional `-` and decimal digits only (what `Int64(String)` accepts of a scanned
+    /// JSON value: a fraction, an exponent, a string or a literal is nil), nil on overflow. Read from the bytes,
+    /// without making a String of them (token counts are read a dozen times per call).
+    static func integer(_ digits: ArraySlice<UInt8>) -> Int64? {
+        var i = digits.startIndex
+        let negative = i < digits.endIndex && digits[i] == UInt8(ascii: "-")
+        if negative { i += 1 }
+        guard i < digits.endIndex else { return nil }
+        var value: Int64 = 0
+        while i < digits.endIndex {
+            let digit = digits[i] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            // Accumulated as a negative number, whose range holds Int64.min.
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (next, o2) = times10.subtractingReportingOverflow(Int64(digit))
+            guard !o1, !o2 else { return nil }
+            value = next
+            i += 1
+        }
+        if negative { return value }
+        return value == .min ? nil : -value
     }
 
     /// The nested object at `key`, or nil when absent or not an object (`null` included).
