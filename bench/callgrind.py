@@ -14,6 +14,7 @@ instructions differ most between the proxy and the floor.
     python3 bench/callgrind.py --bin /tmp/before/holysheep-ledger --label before   # another build of serve
     python3 bench/callgrind.py --only non-stream      # or streamed
     python3 bench/callgrind.py --concurrency 64 --calls 2000 --warmup 200   # the c=64 targets (writer batches)
+    python3 bench/callgrind.py --prompt-bytes 65536   # a 64 KiB prompt: what copying the body costs
 
 Two workarounds for Debian 12's valgrind 3.19, both applied here: the binaries are copied with their DWARF 5 debug
 info stripped (valgrind cannot read it; the symbol table stays, so functions keep their names), and a tiny
@@ -41,8 +42,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "e2e"))
 from proxy_stub_upstream import StubUpstream, free_port  # noqa: E402
 
-CHAT = json.dumps({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}]}).encode()
-STREAM = json.dumps({"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}], "stream": True}).encode()
+def chat_body(prompt, stream):
+    body = {"model": "gpt-4.1", "messages": [{"role": "user", "content": prompt}]}
+    if stream:
+        body["stream"] = True
+    return json.dumps(body).encode()
 
 
 SHIM = r"""
@@ -188,6 +192,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--only", choices=["non-stream", "streamed"])
+    parser.add_argument("--prompt-bytes", type=int, default=0,
+                        help="a user message of this many bytes instead of \"hi\" (what body copies cost)")
     parser.add_argument("--concurrency", type=int, default=1,
                         help="keep-alive connections sending calls at once (default 1; 64 for the c=64 targets)")
     parser.add_argument("--no-bare", action="store_true", help="measure --bin only")
@@ -218,7 +224,8 @@ def main():
             targets.append({"name": "bare", "secret": "none",
                             "command": lambda up, port: [args.bare, "proxy-child", str(up), str(port), "-", "bare",
                                                          "-"]})
-        modes = [("non-stream", CHAT), ("streamed", STREAM)]
+        prompt = "hi" if args.prompt_bytes <= 0 else ("lorem ipsum " * (args.prompt_bytes // 12 + 1))[:args.prompt_bytes]
+        modes = [("non-stream", chat_body(prompt, False)), ("streamed", chat_body(prompt, True))]
         if args.only:
             modes = [m for m in modes if m[0] == args.only]
         print(f"callgrind: {args.calls} calls per run after {args.warmup} warm-up calls, concurrency {args.concurrency};"

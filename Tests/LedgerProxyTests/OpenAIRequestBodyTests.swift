@@ -31,6 +31,14 @@ import LedgerRouting
         let original =
             #"{ "model" : "gpt-4.1", "temperature": 1.50, "x_unknown": {"deep": [1e3, null]} , "messages":[] }"#
         #expect(text(try body(original).upstreamBytes(model: "gpt-4.1")) == original)
+        // Nothing to edit: no edited copy, so the client's own buffer goes upstream.
+        #expect(try body(original).editedBytes(model: "gpt-4.1") == nil)
+        #expect(try body(original).editedBytes(model: "gpt-4.1-mini") != nil)
+        #expect(try body(#"{"model":"m","stream":true}"#).editedBytes(model: "m") != nil)
+        #expect(try body(#"{"model":"m","stream":true}"#).editedBytes(model: "m", forcingStreamUsage: false) == nil)
+        #expect(
+            try body(#"{"model":"m","stream":true,"stream_options":{"include_usage":true}}"#).editedBytes(model: "m")
+                == nil)
     }
 
     @Test func addsStreamOptionsWhenTheClientSentNone() throws {

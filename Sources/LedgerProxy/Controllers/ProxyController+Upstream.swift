@@ -12,23 +12,28 @@ struct UpstreamTarget: Sendable {
     var dialect: WireDialect
 }
 
-/// The upstream body per provider model name, made once each: the client's bytes when the provider uses the
-/// ledger's name (the usual case: one body for every attempt), an edited copy when its `model_map` renames it.
+/// The upstream body per provider model name: the client's own buffer, uncopied, when nothing needs editing (the
+/// usual case: one body for every attempt); an edited copy, made once per name, when the provider's `model_map`
+/// renames the model or a stream needs its usage asked for.
 final class UpstreamBodies: Sendable {
     private let body: OpenAIRequestBody
+    private let original: ByteBuffer
     private let adapter: any DialectAdapter
     private let made = Mutex<[String: ByteBuffer]>([:])
 
-    init(body: OpenAIRequestBody, adapter: any DialectAdapter) {
+    /// - Parameter original: the buffer `body` was read from (its bytes are `body.bytes`).
+    init(body: OpenAIRequestBody, original: ByteBuffer, adapter: any DialectAdapter) {
         self.body = body
+        self.original = original
         self.adapter = adapter
     }
 
     func buffer(for model: String?) -> ByteBuffer {
         let name = model ?? body.model ?? ""
+        guard let edited = adapter.editedBody(body, model: name) else { return original }
         return made.withLock { made in
             if let done = made[name] { return done }
-            let buffer = ByteBuffer(bytes: adapter.upstreamBytes(body, model: name))
+            let buffer = ByteBuffer(bytes: edited)
             made[name] = buffer
             return buffer
         }

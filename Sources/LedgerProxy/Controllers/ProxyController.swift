@@ -171,20 +171,24 @@ package struct ProxyController: Sendable {
 
         // 2. What they ask for.
         var body: OpenAIRequestBody? = nil
+        var clientBuffer = ByteBuffer()
         var bodyBytes = 0
         if adapter.hasBody {
             let limit = configuration.maxBodyBytes
-            if let length = request.headers.first(.contentLength).flatMap(Int.init), length > limit {
+            let length = request.headers.first(.contentLength).flatMap(Int.init)
+            if let length, length > limit {
                 throw Rejection(error: .tooLarge(limit: limit), status: .clientError)
             }
             guard
                 let buffer = try await Self.readBody(
-                    request.body, limit: limit, within: configuration.bodyTimeout, connection: connection)
+                    request.body, limit: limit, within: configuration.bodyTimeout, connection: connection,
+                    expectedBytes: length)
             else {
                 connection?.closeAfterResponse()
                 throw Rejection(error: .requestTimeout(configuration.bodyTimeout), status: .clientError)
             }
             bodyBytes = buffer.readableBytes
+            clientBuffer = buffer
             let parsed: OpenAIRequestBody
             do { parsed = try OpenAIRequestBody(bytes: Array(buffer.readableBytesView)) } catch {
                 throw Rejection(error: .invalidJSON(), status: .clientError)
@@ -259,7 +263,7 @@ package struct ProxyController: Sendable {
 
         // 5. Retries, backoff, circuit breakers, the priority pool and fallback, around one attempt per provider.
         let upstreamStart = ContinuousClock.now
-        let bodies = body.map { UpstreamBodies(body: $0, adapter: adapter) }
+        let bodies = body.map { UpstreamBodies(body: $0, original: clientBuffer, adapter: adapter) }
         let target = UpstreamTarget(
             method: request.method.rawValue, path: Self.upstreamPath(endpoint, request: request),
             forwarded: adapter.forwardedHeaders(request), dialect: adapter.dialect)
@@ -317,11 +321,16 @@ package struct ProxyController: Sendable {
     /// cancelled `Task.sleep` keeps its timer, and its task's memory, until the deadline: ~0.5 KiB per call for 30 s).
     /// The reading and the timer settle who won with one atomic exchange, so a timer that fires just as the body
     /// completes cancels nothing.
+    ///
+    /// `expectedBytes` (the request's `Content-Length`, already checked against `limit`) sizes the buffer once, so
+    /// a body arriving in many parts is not copied again each time the buffer grows.
     static func readBody(
-        _ body: RequestBody, limit: Int, within timeout: Duration, connection: ClientConnection? = nil
+        _ body: RequestBody, limit: Int, within timeout: Duration, connection: ClientConnection? = nil,
+        expectedBytes: Int? = nil
     ) async throws -> ByteBuffer? {
         @Sendable func collect() async throws -> ByteBuffer {
             var buffer = ByteBuffer()
+            if let expectedBytes, expectedBytes > 0, expectedBytes <= limit { buffer.reserveCapacity(expectedBytes) }
             for try await var part in body {
                 guard buffer.readableBytes + part.readableBytes <= limit else {
                     throw Rejection(error: .tooLarge(limit: limit), status: .clientError)

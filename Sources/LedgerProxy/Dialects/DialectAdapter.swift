@@ -28,9 +28,10 @@ package protocol DialectAdapter: Sendable {
     func validate(_ body: OpenAIRequestBody) throws(ProxyError)
     /// The request's output cap (`max_tokens` and the like), when it names one.
     func maxOutputTokens(_ body: OpenAIRequestBody) -> Int64?
-    /// The body for a provider that calls the model `model`: the client's bytes, with only the model and (for
-    /// streams that need it) the usage request edited.
-    func upstreamBytes(_ body: OpenAIRequestBody, model: String) -> [UInt8]
+    /// The body for a provider that calls the model `model`, when it differs from the client's bytes: those bytes
+    /// with only the model and (for streams that need it) the usage request edited. Nil when nothing needs editing:
+    /// the client's own buffer then goes upstream as it came, uncopied.
+    func editedBody(_ body: OpenAIRequestBody, model: String) -> [UInt8]?
     /// Client headers to pass upstream (`anthropic-version`, `anthropic-beta`).
     func forwardedHeaders(_ request: Request) -> [(name: String, value: String)]
     /// The usage of a successful reply read whole.
@@ -44,8 +45,8 @@ extension DialectAdapter {
     package var hasBody: Bool { true }
     package func forwardedHeaders(_ request: Request) -> [(name: String, value: String)] { [] }
     package func maxOutputTokens(_ body: OpenAIRequestBody) -> Int64? { nil }
-    package func upstreamBytes(_ body: OpenAIRequestBody, model: String) -> [UInt8] {
-        body.upstreamBytes(model: model, forcingStreamUsage: false)
+    package func editedBody(_ body: OpenAIRequestBody, model: String) -> [UInt8]? {
+        body.editedBytes(model: model, forcingStreamUsage: false)
     }
 }
 

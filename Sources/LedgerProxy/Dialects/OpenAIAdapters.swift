@@ -16,8 +16,8 @@ package struct ChatCompletionsAdapter: DialectAdapter {
         body.integer("max_completion_tokens", "max_tokens")
     }
 
-    package func upstreamBytes(_ body: OpenAIRequestBody, model: String) -> [UInt8] {
-        body.upstreamBytes(model: model)
+    package func editedBody(_ body: OpenAIRequestBody, model: String) -> [UInt8]? {
+        body.editedBytes(model: model)
     }
 
     package func usage(reply object: JSONObjectScan, in bytes: [UInt8]) -> TokenUsage? {
@@ -41,8 +41,8 @@ package struct CompletionsAdapter: DialectAdapter {
 
     package func maxOutputTokens(_ body: OpenAIRequestBody) -> Int64? { body.integer("max_tokens") }
 
-    package func upstreamBytes(_ body: OpenAIRequestBody, model: String) -> [UInt8] {
-        body.upstreamBytes(model: model)
+    package func editedBody(_ body: OpenAIRequestBody, model: String) -> [UInt8]? {
+        body.editedBytes(model: model)
     }
 
     package func usage(reply object: JSONObjectScan, in bytes: [UInt8]) -> TokenUsage? {

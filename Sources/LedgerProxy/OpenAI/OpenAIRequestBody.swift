@@ -40,6 +40,12 @@ package struct OpenAIRequestBody: Sendable {
     /// provider) and, for OpenAI chat streams (`forcingStreamUsage`), `stream_options.include_usage` forced to true.
     /// Everything else is byte-for-byte what the client sent.
     package func upstreamBytes(model routed: String?, forcingStreamUsage: Bool = true) -> [UInt8] {
+        editedBytes(model: routed, forcingStreamUsage: forcingStreamUsage) ?? bytes
+    }
+
+    /// ``upstreamBytes(model:forcingStreamUsage:)`` when it differs from ``bytes``; nil when no edit applies (the
+    /// usual case, where the client's buffer is sent as it came).
+    package func editedBytes(model routed: String?, forcingStreamUsage: Bool = true) -> [UInt8]? {
         var edits: [(range: Range<Int>, replacement: [UInt8])] = []
         if let routed, routed != model, let member = object.member("model") {
             edits.append((member.valueRange, JSONString.quotedBytes(routed)))
@@ -63,7 +69,7 @@ package struct OpenAIRequestBody: Sendable {
                 edits.append((at..<at, Array("\(separator)\"stream_options\":{\"include_usage\":true}".utf8)))
             }
         }
-        guard !edits.isEmpty else { return bytes }
+        guard !edits.isEmpty else { return nil }
         var result = bytes
         for edit in edits.sorted(by: { $0.range.lowerBound > $1.range.lowerBound }) {
             result.replaceSubrange(edit.range, with: edit.replacement)
