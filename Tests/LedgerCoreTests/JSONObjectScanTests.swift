@@ -1,3 +1,4 @@
+import Foundation
 import LedgerCore
 import Testing
 
@@ -29,6 +30,30 @@ import Testing
             let bytes = Array("{\"n\": \(value)}".utf8)
             let scan = try JSONObjectScan(bytes)
             #expect(scan.int64("n", in: bytes) == Int64(value), "\(value)")
+        }
+    }
+
+    /// Strings are scanned eight bytes at a time: whatever ends or breaks one (a quote, an escape, a control
+    /// character), at every offset from a word boundary and after long plain runs, is found exactly where
+    /// Foundation's JSONSerialization finds it.
+    @Test func stringsAgreeWithFoundationAtEveryOffsetOfAWord() throws {
+        let specials = ["\"", "\\n", "\\\"", "\\u00e9", "\u{01}", "\u{1F}", "\u{7F}", "é", "😀", "\\x", "\\"]
+        for prefix in 0..<20 {
+            for suffix in [0, 1, 7, 8, 9, 40] {
+                for special in specials {
+                    let text =
+                        #"{"s":""# + String(repeating: "a", count: prefix) + special
+                        + String(repeating: "b", count: suffix) + #"","t":1}"#
+                    let bytes = Array(text.utf8)
+                    let foundation = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any]
+                    let scan = try? JSONObjectScan(bytes)
+                    #expect((scan != nil) == (foundation != nil), "\(text)")
+                    if let scan, let foundation {
+                        #expect(scan.string("s", in: bytes) == foundation["s"] as? String, "\(text)")
+                        #expect(scan.int64("t", in: bytes) == 1, "\(text)")
+                    }
+                }
+            }
         }
     }
 

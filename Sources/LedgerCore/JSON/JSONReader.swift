@@ -196,13 +196,31 @@ package struct JSONReader {
 
     /// The first offset at or after `i` (before `end`) holding a quote, a backslash or a control character: the
     /// plain run of a string, scanned over the buffer without a bounds check per byte (strings are most of a
-    /// request body's bytes).
+    /// request body's bytes: a prompt of 64 KiB is one string).
+    ///
+    /// Eight bytes at a time while none of them can end the run (SWAR: a byte equal to `"` or `\` leaves a zero
+    /// byte after an XOR, and `(v - 0x01…) & ~v & 0x80…` is non-zero exactly when `v` has a zero byte; a byte below
+    /// 0x20 makes `(w - 0x20…) & ~w & 0x80…` non-zero in the same way, and UTF-8's bytes of 0x80 and up never do),
+    /// then byte by byte from the word that holds one. About 2 instructions per byte instead of 10.
     @inline(__always)
     private func plainRun(from i: Int) -> Int {
         bytes.withUnsafeBufferPointer { buffer in
             let limit = Swift.min(end, buffer.count)
             guard let base = buffer.baseAddress else { return i }
             var j = i
+            let raw = UnsafeRawPointer(base)
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while j + 8 <= limit {
+                let word = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+                let quotes = word ^ 0x2222_2222_2222_2222
+                let backslashes = word ^ 0x5C5C_5C5C_5C5C_5C5C
+                let stops =
+                    ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes)
+                    | ((word &- 0x2020_2020_2020_2020) & ~word)
+                if stops & highs != 0 { break }
+                j += 8
+            }
             while j < limit {
                 let byte = base[j]
                 if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return j }
