@@ -47,6 +47,21 @@ import Testing
         #expect(relayed.map(\.name.canonicalName) == ["content-type", "x-request-id", "openai-processing-ms"])
         #expect(relayed[.contentType] == "application/json")
     }
+
+    /// Names one byte off a dropped one (longer, shorter, a letter changed, a prefix of it) are relayed.
+    @Test func onlyTheExactNamesAreKeptOut() {
+        let dropped = [
+            "te", "date", "server", "upgrade", "trailer", "connection", "keep-alive", "content-length",
+            "proxy-connection", "transfer-encoding", "x-ledger-", "x-ledger-call-id", "X-LEDGER-TAGS", "x-Ledger-x",
+        ]
+        for name in dropped { #expect(ProxyController.isNotRelayed(name), "\(name)") }
+        let kept = [
+            "t", "tee", "dates", "dat", "servers", "upgrades", "trailers", "connectio", "connectionx", "keep-alivE2",
+            "content-lengths", "content-type", "proxy-authenticate", "transfer-encodings", "x-ledger", "x-ledgers-a",
+            "x-request-id", "retry-after", "x-latency-ms", "", "d@te",
+        ]
+        for name in kept { #expect(!ProxyController.isNotRelayed(name), "\(name)") }
+    }
 }
 
 @Suite struct UpstreamHeaderLookupTests {

@@ -221,26 +221,48 @@ extension ProxyController {
 
     // MARK: pure helpers
 
-    /// Whether a header (by its lowercase canonical name) is hop-by-hop or the server's own, so not relayed.
-    static func isHopByHop(_ canonicalName: String) -> Bool {
-        switch canonicalName {
-        case "connection", "keep-alive", "transfer-encoding", "content-length", "upgrade", "proxy-connection", "te",
-            "trailer", "date", "server":
-            return true
-        default:
-            return false
+    /// Whether an upstream header, by its name in any case, stays out of the relayed reply: hop-by-hop or the
+    /// server's own (`connection`, `keep-alive`, `transfer-encoding`, `content-length`, `upgrade`,
+    /// `proxy-connection`, `te`, `trailer`, `date`, `server`: the server sets its own framing), or `x-ledger-*` (the
+    /// proxy's own, added once by ``addLedgerHeaders(_:call:)``; an upstream cannot forge them). Compared on the
+    /// name's bytes, ASCII case folded, by length first: no lowercased copy and no ten string comparisons per header.
+    static func isNotRelayed(_ name: String) -> Bool {
+        var name = name
+        return name.withUTF8 { bytes in
+            /// Whether the name starts with `word` (all of it, when the lengths are equal).
+            func matches(_ word: StaticString) -> Bool {
+                let length = word.utf8CodeUnitCount
+                guard bytes.count >= length else { return false }
+                return word.withUTF8Buffer { word in
+                    // ASCII letters only: setting bit 5 lowercases them, and no other byte of a valid name becomes
+                    // one of the lowercase letters, digits or `-` the words are made of.
+                    for k in 0..<length where bytes[k] | (bytes[k] >= 0x41 && bytes[k] <= 0x5A ? 0x20 : 0) != word[k] {
+                        return false
+                    }
+                    return true
+                }
+            }
+            if matches("x-ledger-") { return true }
+            switch bytes.count {
+            case 2: return matches("te")
+            case 4: return matches("date")
+            case 6: return matches("server")
+            case 7: return matches("upgrade") || matches("trailer")
+            case 10: return matches("connection") || matches("keep-alive")
+            case 14: return matches("content-length")
+            case 16: return matches("proxy-connection")
+            case 17: return matches("transfer-encoding")
+            default: return false
+            }
         }
     }
 
-    /// The upstream's headers minus hop-by-hop ones (the server sets its own framing) and minus any `x-ledger-*`
-    /// (those are the proxy's own, added once by ``addLedgerHeaders(_:call:)``; an upstream cannot forge them).
+    /// The upstream's headers minus those ``isNotRelayed(_:)`` keeps out.
     static func relayedHeaders(_ upstream: [(name: String, value: String)]) -> HTTPFields {
         var fields = HTTPFields()
         fields.reserveCapacity(upstream.count + 4)
         for (name, value) in upstream {
-            guard let fieldName = HTTPField.Name(name), !isHopByHop(fieldName.canonicalName),
-                !fieldName.canonicalName.hasPrefix("x-ledger-")
-            else { continue }
+            guard !isNotRelayed(name), let fieldName = HTTPField.Name(name) else { continue }
             fields.append(HTTPField(name: fieldName, value: value))
         }
         return fields
