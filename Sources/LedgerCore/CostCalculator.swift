@@ -6,14 +6,22 @@ package enum CostCalculator {
     /// cached rate, 5-minute and 1-hour cache writes and audio input at theirs (the input rate when the row has none),
     /// text output (reasoning included) at the output rate, audio output at its rate (the output rate when none).
     package static func cost(for usage: TokenUsage, price: ModelPrice) throws(CostError) -> Money {
-        for (field, value) in [
-            ("prompt_tokens", usage.promptTokens), ("cached_prompt_tokens", usage.cachedPromptTokens),
-            ("completion_tokens", usage.completionTokens), ("reasoning_tokens", usage.reasoningTokens),
-            ("cache_write_5m_tokens", usage.cacheWrite5mTokens), ("cache_write_1h_tokens", usage.cacheWrite1hTokens),
-            ("audio_prompt_tokens", usage.audioPromptTokens),
-            ("audio_completion_tokens", usage.audioCompletionTokens),
-        ] where value < 0 {
-            throw .negativeTokens(field: field, value: value)
+        // The OR of the counts is negative exactly when one of them is (the sign bit), and likewise for the rates:
+        // the lists naming them are made only then, for the error (this runs for each list on every call row).
+        let counts =
+            usage.promptTokens | usage.cachedPromptTokens | usage.completionTokens | usage.reasoningTokens
+            | usage.cacheWrite5mTokens | usage.cacheWrite1hTokens | usage.audioPromptTokens
+            | usage.audioCompletionTokens
+        if counts < 0 {
+            for (field, value) in [
+                ("prompt_tokens", usage.promptTokens), ("cached_prompt_tokens", usage.cachedPromptTokens),
+                ("completion_tokens", usage.completionTokens), ("reasoning_tokens", usage.reasoningTokens),
+                ("cache_write_5m_tokens", usage.cacheWrite5mTokens),
+                ("cache_write_1h_tokens", usage.cacheWrite1hTokens), ("audio_prompt_tokens", usage.audioPromptTokens),
+                ("audio_completion_tokens", usage.audioCompletionTokens),
+            ] where value < 0 {
+                throw .negativeTokens(field: field, value: value)
+            }
         }
         // The subsets are added in Int128 so absurd counts cannot wrap before the comparison.
         let inputParts =
@@ -25,8 +33,14 @@ package enum CostCalculator {
         guard usage.audioCompletionTokens <= usage.completionTokens else {
             throw .audioExceedsCompletion(audio: usage.audioCompletionTokens, completion: usage.completionTokens)
         }
-        for (field, value) in price.dimensions {
-            if let value, value < 0 { throw .negativePrice(field: field, value: value) }
+        let rates =
+            price.inputMicroUSDPerMTok | price.cachedInputMicroUSDPerMTok | price.outputMicroUSDPerMTok
+            | (price.cacheWriteInputMicroUSDPerMTok ?? 0) | (price.cacheWrite1hInputMicroUSDPerMTok ?? 0)
+            | (price.inputAudioMicroUSDPerMTok ?? 0) | (price.outputAudioMicroUSDPerMTok ?? 0)
+        if rates < 0 {
+            for (field, value) in price.dimensions {
+                if let value, value < 0 { throw .negativePrice(field: field, value: value) }
+            }
         }
         let input = price.inputMicroUSDPerMTok
         let output = price.outputMicroUSDPerMTok

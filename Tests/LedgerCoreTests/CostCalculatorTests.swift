@@ -46,6 +46,49 @@ import Testing
         }
     }
 
+    /// Each count and each rate, alone negative, is refused by its name (the check ORs them all first).
+    @Test func everyNegativeCountAndRateIsRefusedByName() {
+        let price = ModelPrice(input: 1, cachedInput: 1, output: 1)
+        let counts: [(String, TokenUsage)] = [
+            ("prompt_tokens", TokenUsage(promptTokens: -1, completionTokens: 0)),
+            ("cached_prompt_tokens", TokenUsage(promptTokens: 0, cachedPromptTokens: -2, completionTokens: 0)),
+            ("completion_tokens", TokenUsage(promptTokens: 0, completionTokens: -3)),
+            ("reasoning_tokens", TokenUsage(promptTokens: 0, completionTokens: 0, reasoningTokens: -4)),
+            ("cache_write_5m_tokens", TokenUsage(promptTokens: 0, completionTokens: 0, cacheWrite5mTokens: -5)),
+            ("cache_write_1h_tokens", TokenUsage(promptTokens: 0, completionTokens: 0, cacheWrite1hTokens: -6)),
+            ("audio_prompt_tokens", TokenUsage(promptTokens: 0, completionTokens: 0, audioPromptTokens: -7)),
+            ("audio_completion_tokens", TokenUsage(promptTokens: 0, completionTokens: 0, audioCompletionTokens: -8)),
+        ]
+        for (field, usage) in counts {
+            #expect(throws: CostError.self, "\(field)") { try CostCalculator.cost(for: usage, price: price) }
+            do {
+                _ = try CostCalculator.cost(for: usage, price: price)
+            } catch {
+                guard case .negativeTokens(let name, let value) = error else {
+                    Issue.record("\(field): \(error)")
+                    continue
+                }
+                #expect(name == field && value < 0)
+            }
+        }
+        let usage = TokenUsage(promptTokens: 10, completionTokens: 10)
+        let rates: [(String, ModelPrice)] = [
+            ("input", ModelPrice(input: -1, cachedInput: 1, output: 1)),
+            ("cached_input", ModelPrice(input: 1, cachedInput: -1, output: 1)),
+            ("output", ModelPrice(input: 1, cachedInput: 1, output: -1)),
+            ("cache_write_input", ModelPrice(input: 1, cachedInput: 1, output: 1, cacheWriteInput: -1)),
+            ("cache_write_1h_input", ModelPrice(input: 1, cachedInput: 1, output: 1, cacheWrite1hInput: -1)),
+            ("input_audio", ModelPrice(input: 1, cachedInput: 1, output: 1, inputAudio: -1)),
+            ("output_audio", ModelPrice(input: 1, cachedInput: 1, output: 1, outputAudio: -1)),
+        ]
+        #expect(rates.map(\.0) == ModelPrice(input: 1, cachedInput: 1, output: 1).dimensions.map(\.field))
+        for (field, price) in rates {
+            #expect(throws: CostError.negativePrice(field: field, value: -1)) {
+                try CostCalculator.cost(for: usage, price: price)
+            }
+        }
+    }
+
     @Test func roundingIsHalfEvenToTheCent() {
         let halfCent = Money.picoPerCent / 2
         #expect(Money(picoUSD: halfCent).usdString == "0.00")  // 0.005 -> 0.00 (even)
