@@ -11,32 +11,75 @@
 ///   it is added to the completion and reasoning counts.
 package enum ChatUsage {
     /// The usage in a reply or chunk object, or nil when it has none (absent or `null`).
+    ///
+    /// One pass over the `usage` object and its two `_details` objects, keys compared as bytes, nothing built (it
+    /// runs on every reply and on a stream's last chunk): the same answer as looking each member up, where the last
+    /// of duplicate members counts and a member of the wrong type reads as absent.
     package static func parse(_ object: JSONObjectScan, in bytes: [UInt8]) -> TokenUsage? {
-        guard let usage = object.object("usage", in: bytes) else { return nil }
-        let hit = usage.int64("prompt_cache_hit_tokens", in: bytes)
-        let miss = usage.int64("prompt_cache_miss_tokens", in: bytes)
+        guard let member = object.member("usage"), bytes[member.valueRange.lowerBound] == UInt8(ascii: "{") else {
+            return nil
+        }
+        let reader = JSONReader(bytes: bytes, end: member.valueRange.upperBound)
+        var promptTokens: Int64?, completionTokens: Int64?, totalTokens: Int64?, hit: Int64?, miss: Int64?
+        var cachedTokens: Int64?, audioPrompt: Int64?, reasoningTokens: Int64?, audioCompletion: Int64?
+        func integer(_ value: Range<Int>) -> Int64? { JSONObjectScan.integer(bytes[value]) }
+        /// The two integers of a `_details` object (nil each when it is not an object or lacks them).
+        func details(_ value: Range<Int>, _ first: StaticString, _ second: StaticString) -> (Int64?, Int64?) {
+            guard bytes[value.lowerBound] == UInt8(ascii: "{") else { return (nil, nil) }
+            var a: Int64?, b: Int64?
+            _ = try? reader.visitMembers(value.lowerBound, depth: 1) { key, escaped, value in
+                if reader.key(key, escaped: escaped, is: first) {
+                    a = integer(value)
+                } else if reader.key(key, escaped: escaped, is: second) {
+                    b = integer(value)
+                }
+            }
+            return (a, b)
+        }
+        do {
+            _ = try reader.visitMembers(member.valueRange.lowerBound, depth: 0) { key, escaped, value in
+                if reader.key(key, escaped: escaped, is: "prompt_tokens") {
+                    promptTokens = integer(value)
+                } else if reader.key(key, escaped: escaped, is: "completion_tokens") {
+                    completionTokens = integer(value)
+                } else if reader.key(key, escaped: escaped, is: "total_tokens") {
+                    totalTokens = integer(value)
+                } else if reader.key(key, escaped: escaped, is: "prompt_tokens_details") {
+                    (cachedTokens, audioPrompt) = details(value, "cached_tokens", "audio_tokens")
+                } else if reader.key(key, escaped: escaped, is: "completion_tokens_details") {
+                    (reasoningTokens, audioCompletion) = details(value, "reasoning_tokens", "audio_tokens")
+                } else if reader.key(key, escaped: escaped, is: "prompt_cache_hit_tokens") {
+                    hit = integer(value)
+                } else if reader.key(key, escaped: escaped, is: "prompt_cache_miss_tokens") {
+                    miss = integer(value)
+                }
+            }
+        } catch {
+            return nil
+        }
         let prompt: Int64
-        if let p = usage.int64("prompt_tokens", in: bytes) {
-            prompt = p
-        } else if let hit, let miss {
-            prompt = hit + miss
+        if let promptTokens {
+            prompt = promptTokens
+        } else if let hit, let miss, case let (sum, overflow) = hit.addingReportingOverflow(miss), !overflow {
+            prompt = sum
         } else {
             return nil
         }
-        var completion = usage.int64("completion_tokens", in: bytes) ?? 0
-        let promptDetails = usage.object("prompt_tokens_details", in: bytes)
-        let completionDetails = usage.object("completion_tokens_details", in: bytes)
-        let cached = promptDetails?.int64("cached_tokens", in: bytes) ?? hit ?? 0
-        var reasoning = completionDetails?.int64("reasoning_tokens", in: bytes) ?? 0
-        if let total = usage.int64("total_tokens", in: bytes), total > prompt + completion {
-            let unlisted = total - prompt - completion
-            completion += unlisted
-            reasoning += unlisted
+        var completion = completionTokens ?? 0
+        let cached = cachedTokens ?? hit ?? 0
+        var reasoning = reasoningTokens ?? 0
+        // In Int128: counts from a provider are not trusted not to wrap (the cost calculator refuses absurd ones).
+        if let total = totalTokens, Int128(total) > Int128(prompt) + Int128(completion),
+            let unlisted = Int64(exactly: Int128(total) - Int128(prompt) - Int128(completion)),
+            case let (newCompletion, o1) = completion.addingReportingOverflow(unlisted), !o1,
+            case let (newReasoning, o2) = reasoning.addingReportingOverflow(unlisted), !o2
+        {
+            completion = newCompletion
+            reasoning = newReasoning
         }
         return TokenUsage(
             promptTokens: prompt, cachedPromptTokens: cached, completionTokens: completion, reasoningTokens: reasoning,
-            audioPromptTokens: promptDetails?.int64("audio_tokens", in: bytes) ?? 0,
-            audioCompletionTokens: completionDetails?.int64("audio_tokens", in: bytes) ?? 0,
+            audioPromptTokens: audioPrompt ?? 0, audioCompletionTokens: audioCompletion ?? 0,
             serviceTier: object.string("service_tier", in: bytes))
     }
 

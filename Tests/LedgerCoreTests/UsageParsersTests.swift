@@ -181,3 +181,110 @@ import Testing
         }
     }
 }
+
+/// `ChatUsage.parse` reads the usage in one pass with keys compared as bytes; this is the member-by-member reading it
+/// replaced, kept as the reference it must agree with on any usage object.
+private func referenceChatUsage(_ object: JSONObjectScan, in bytes: [UInt8]) -> TokenUsage? {
+    guard let usage = object.object("usage", in: bytes) else { return nil }
+    let hit = usage.int64("prompt_cache_hit_tokens", in: bytes)
+    let miss = usage.int64("prompt_cache_miss_tokens", in: bytes)
+    let prompt: Int64
+    if let p = usage.int64("prompt_tokens", in: bytes) {
+        prompt = p
+    } else if let hit, let miss {
+        prompt = hit + miss
+    } else {
+        return nil
+    }
+    var completion = usage.int64("completion_tokens", in: bytes) ?? 0
+    let promptDetails = usage.object("prompt_tokens_details", in: bytes)
+    let completionDetails = usage.object("completion_tokens_details", in: bytes)
+    let cached = promptDetails?.int64("cached_tokens", in: bytes) ?? hit ?? 0
+    var reasoning = completionDetails?.int64("reasoning_tokens", in: bytes) ?? 0
+    if let total = usage.int64("total_tokens", in: bytes), total > prompt + completion {
+        let unlisted = total - prompt - completion
+        completion += unlisted
+        reasoning += unlisted
+    }
+    return TokenUsage(
+        promptTokens: prompt, cachedPromptTokens: cached, completionTokens: completion, reasoningTokens: reasoning,
+        audioPromptTokens: promptDetails?.int64("audio_tokens", in: bytes) ?? 0,
+        audioCompletionTokens: completionDetails?.int64("audio_tokens", in: bytes) ?? 0,
+        serviceTier: object.string("service_tier", in: bytes))
+}
+
+@Suite struct ChatUsageOnePassTests {
+    /// A small deterministic generator (the same objects on every run).
+    struct Generator {
+        var state: UInt64
+        mutating func next(_ bound: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(bound))
+        }
+    }
+
+    /// A member value of any JSON type, integers mostly; an object holds `_details`-like members with scalars.
+    static func value(_ g: inout Generator, nested: Bool = false) -> String {
+        switch g.next(nested ? 8 : 9) {
+        case 0: return "null"
+        case 1: return #""12""#
+        case 2: return "1.5"
+        case 3: return "-\(g.next(1000))"
+        case 4: return "[1,2]"
+        case 5: return "\(g.next(1_000_000_000_000))"
+        case 8:
+            let names = ["cached_tokens", "audio_tokens", "reasoning_tokens", "x"]
+            return "{" + (0..<g.next(4)).map { _ in member(&g, names, nested: true) }.joined(separator: ",") + "}"
+        default: return "\(g.next(100_000))"
+        }
+    }
+
+    static func member(_ g: inout Generator, _ names: [String], nested: Bool) -> String {
+        var name = names[g.next(names.count)]
+        if g.next(8) == 0, let underscore = name.firstIndex(of: "_") {
+            name.replaceSubrange(underscore...underscore, with: #"\u005f"#)  // the same key, escaped
+        }
+        return "\"\(name)\": \(value(&g, nested: nested))"
+    }
+
+    @Test func agreesWithTheMemberByMemberReadingOnGeneratedUsage() throws {
+        let names = [
+            "prompt_tokens", "completion_tokens", "total_tokens", "prompt_cache_hit_tokens", "prompt_cache_miss_tokens",
+            "prompt_tokens_details", "completion_tokens_details", "other", "prompt_tokens_detail", "Prompt_tokens",
+        ]
+        let details = ["cached_tokens", "audio_tokens", "reasoning_tokens", "x"]
+        var g = Generator(state: 20_261_204)
+        var compared = 0
+        for _ in 0..<4000 {
+            var members: [String] = []
+            for _ in 0..<g.next(9) {
+                let name = names[g.next(names.count)]
+                if name.hasSuffix("_details") && g.next(3) > 0 {
+                    let inner = (0..<g.next(5)).map { _ in
+                        "\"\(details[g.next(details.count)])\": \(g.next(4) == 0 ? "null" : String(g.next(5000)))"
+                    }
+                    members.append("\"\(name)\": {\(inner.joined(separator: ", "))}")
+                } else {
+                    members.append(Self.member(&g, [name], nested: false))
+                }
+            }
+            let usage = g.next(10) == 0 ? "null" : "{\(members.joined(separator: ", "))}"
+            let text = #"{"id":"x","usage":"# + usage + (g.next(2) == 0 ? #","service_tier":"flex"}"# : "}")
+            let bytes = Array(text.utf8)
+            let object = try JSONObjectScan(bytes)
+            #expect(ChatUsage.parse(object, in: bytes) == referenceChatUsage(object, in: bytes), "\(text)")
+            compared += 1
+        }
+        #expect(compared == 4000)
+    }
+
+    /// Counts that would wrap an Int64 when added do not trap: the usage is read without the sum.
+    @Test func countsThatWouldWrapDoNotTrap() throws {
+        let max = Int64.max
+        let hitAndMiss = Array(#"{"usage":{"prompt_cache_hit_tokens":\#(max),"prompt_cache_miss_tokens":1}}"#.utf8)
+        #expect(ChatUsage.parse(body: hitAndMiss) == nil)
+        let total = Array(#"{"usage":{"prompt_tokens":-\#(max),"completion_tokens":1,"total_tokens":\#(max)}}"#.utf8)
+        let usage = try #require(ChatUsage.parse(body: total))
+        #expect(usage.completionTokens == 1)
+    }
+}

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A JSON syntax error with the 1-based column (in bytes) where it was found.
 package struct JSONSyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
     package var message: String
@@ -150,6 +156,45 @@ package struct JSONReader {
             let (next, closed) = try separator(valueEnd, close: UInt8(ascii: "}"), in: "an object")
             if closed { return (next, members) }
             i = next
+        }
+    }
+
+    /// Visits the members of the object whose `{` is at `start` without building anything: each key's bytes between
+    /// its quotes (`escaped` when they hold an escape, to be decoded before comparing) and its value's range, in
+    /// document order; returns one past the `}`. Validates exactly as ``object(_:depth:keys:build:)`` does.
+    package func visitMembers(
+        _ start: Int, depth: Int, _ visit: (_ key: Range<Int>, _ escaped: Bool, _ value: Range<Int>) -> Void
+    ) throws(JSONSyntaxError) -> Int {
+        var i = skipSpace(start + 1)
+        if i < end, bytes[i] == UInt8(ascii: "}") { return i + 1 }
+        while true {
+            i = skipSpace(i)
+            guard i < end, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a quoted object key", at: i) }
+            let keyEnd = try string(i)
+            let key = (i + 1)..<(keyEnd - 1)
+            let escaped = plainRun(from: i + 1) != key.upperBound
+            i = skipSpace(keyEnd)
+            guard i < end, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':' after an object key", at: i) }
+            let valueStart = skipSpace(i + 1)
+            let valueEnd = try skip(valueStart, depth: depth + 1)
+            visit(key, escaped, valueStart..<valueEnd)
+            let (next, closed) = try separator(valueEnd, close: UInt8(ascii: "}"), in: "an object")
+            if closed { return next }
+            i = next
+        }
+    }
+
+    /// Whether the key whose bytes (between its quotes) are at `range` is `name`: compared byte for byte, or decoded
+    /// first when it holds an escape (`"prompt\u005ftokens"` is `prompt_tokens`).
+    package func key(_ range: Range<Int>, escaped: Bool, is name: StaticString) -> Bool {
+        if escaped {
+            guard let decoded = try? decodeString(range.lowerBound - 1).text else { return false }
+            return decoded.utf8.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        }
+        guard range.count == name.utf8CodeUnitCount else { return false }
+        return bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return range.isEmpty }
+            return memcmp(base + range.lowerBound, name.utf8Start, range.count) == 0
         }
     }
 
