@@ -234,8 +234,7 @@ extension ProxyController {
                 let length = word.utf8CodeUnitCount
                 guard bytes.count >= length else { return false }
                 return word.withUTF8Buffer { word in
-                    // ASCII letters only: setting bit 5 lowercases them, and no other byte of a valid name becomes
-                    // one of the lowercase letters, digits or `-` the words are made of.
+                    // Only A-Z are folded (bit 5 set); every other byte is compared as it is.
                     for k in 0..<length where bytes[k] | (bytes[k] >= 0x41 && bytes[k] <= 0x5A ? 0x20 : 0) != word[k] {
                         return false
                     }
