@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 package import Hummingbird
+import HummingbirdCore
 package import LedgerCore
 import LedgerRouting
 import NIOCore
@@ -87,14 +88,19 @@ package func buildApplication(
     if let reports { ReportsController(endpoint: reports).register(on: router) }
     return Application(
         router: router,
-        // One watcher per client connection: a call waiting for its upstream is cancelled when its client leaves.
-        // Idle keep-alive connections close after `idleTimeout`; a slow request body is bounded in the controller.
-        server: .http1(
-            configuration: .init(
-                additionalChannelHandlers: [ClientConnectionWatcher()],
-                idleTimeout: .nanoseconds(
-                    configuration.idleTimeout.components.seconds * 1_000_000_000
-                        + configuration.idleTimeout.components.attoseconds / 1_000_000_000))),
+        // One watcher per client connection, and the connection served in a task its close cancels: a call waiting
+        // for its upstream is cancelled when its client leaves. Idle keep-alive connections close after
+        // `idleTimeout`; a slow request body is bounded in the controller.
+        server: HTTPServerBuilder { responder in
+            CancellableHTTP1Channel(
+                HTTP1Channel(
+                    responder: responder,
+                    configuration: .init(
+                        additionalChannelHandlers: [ClientConnectionWatcher()],
+                        idleTimeout: .nanoseconds(
+                            configuration.idleTimeout.components.seconds * 1_000_000_000
+                                + configuration.idleTimeout.components.attoseconds / 1_000_000_000))))
+        },
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.host, port: configuration.port), serverName: "holysheep-ledger"),
         services: services, logger: logger)

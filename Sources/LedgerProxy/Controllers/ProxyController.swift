@@ -68,15 +68,15 @@ package struct ProxyController: Sendable {
     }
 
     /// Serves one route. If the client goes away while the call waits (for the pool, a retry or the upstream), the
-    /// call is cancelled: the upstream transfer is aborted and the row recorded as cancelled. Once a streamed reply
-    /// has started, a failed write to the client does the same.
+    /// call is cancelled (its connection's task is: ``CancellableHTTP1Channel``): the upstream transfer is aborted
+    /// and the row recorded as cancelled. Once a streamed reply has started, a failed write to the client, or the
+    /// client's close, does the same.
     func handle(_ endpoint: ProxyEndpoint, request: Request, context: ProxyRequestContext) async -> Response {
         guard let channel = context.channel, let connection = ClientConnections.connection(for: channel) else {
             return await serve(endpoint, request: request, authenticate: true, connection: nil)
         }
-        var response = await connection.cancellingOnClose { [self] in
-            await serve(endpoint, request: request, authenticate: true, connection: connection)
-        }
+        // The connection's task, which this runs in, is the one its close cancels (CancellableHTTP1Channel).
+        var response = await serve(endpoint, request: request, authenticate: true, connection: connection)
         if connection.closesAfterResponse {
             // The request's body never finished arriving: close once the answer is out, rather than let the server
             // wait for (or misread) the rest of it.
@@ -314,10 +314,9 @@ package struct ProxyController: Sendable {
     /// as it grows past `limit`, and the cancelled rejection when the call is cancelled (the client left) first.
     ///
     /// On a client connection whose requests have all arrived whole (the usual case: a JSON body in the same reads
-    /// as its head), the body is read at once, with no timer. While a body is still arriving, it is read in the
-    /// calling task, the one ``ClientConnection/cancellingOnClose(_:)`` runs, and a timer on the connection's event
-    /// loop cancels that task at the deadline
-    /// (``ClientConnection/cancelCall()``): no task of its own per call. A cancelled NIO timer is gone at once (a
+    /// as its head), the body is read at once, with no timer and no task. While a body is still arriving (a slow or
+    /// large upload), it is read in a task of its own that a timer on the connection's event loop cancels at the
+    /// deadline; the calling task, the connection's, goes on to answer 408. A cancelled NIO timer is gone at once (a
     /// cancelled `Task.sleep` keeps its timer, and its task's memory, until the deadline: ~0.5 KiB per call for 30 s).
     /// The reading and the timer settle who won with one atomic exchange, so a timer that fires just as the body
     /// completes cancels nothing.
@@ -348,19 +347,24 @@ package struct ProxyController: Sendable {
             return buffer
         }
         if let connection, let eventLoop = connection.eventLoop {
+            // Still arriving: read in a task of its own, which the timer cancels at the deadline. (The calling task
+            // is the connection's, which must stay able to write the 408; the client leaving cancels both.)
             let race = BodyDeadline()
+            let reader = Task { try await collect() }
             let nanoseconds = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
             let timer = eventLoop.scheduleTask(in: .nanoseconds(nanoseconds)) {
-                if race.expire() { connection.cancelCall() }
+                if race.expire() { reader.cancel() }
             }
             defer { timer.cancel() }
             let buffer: ByteBuffer
-            do { buffer = try await collect() } catch {
+            do {
+                buffer = try await withTaskCancellationHandler { try await reader.value } onCancel: { reader.cancel() }
+            } catch {
                 if !race.finish() { return nil }
                 if Task.isCancelled { throw Rejection(error: .routing(.cancelled), status: .cancelled) }
                 throw error
             }
-            // The timer fired first: this task is cancelled and the body may be cut short.
+            // The timer fired first: the reader was cancelled and the body may be cut short.
             guard race.finish() else { return nil }
             if Task.isCancelled { throw Rejection(error: .routing(.cancelled), status: .cancelled) }
             return buffer
