@@ -240,3 +240,10 @@ import LedgerRouting
         #expect(throws: ProxyConfigurationError.self) { _ = try ProxyConfiguration().applying(file: text) }
     }
 }
+
+extension OpenAIRequestBody {
+    /// What goes upstream: the edited bytes, or the client's own when no edit applies (as `UpstreamBodies` sends).
+    fileprivate func upstreamBytes(model: String?, forcingStreamUsage: Bool = true) -> [UInt8] {
+        editedBytes(model: model, forcingStreamUsage: forcingStreamUsage) ?? bytes
+    }
+}

@@ -131,32 +131,11 @@ package struct JSONReader {
     ) throws(JSONSyntaxError) -> (end: Int, members: [Member]) {
         var members: [Member] = []
         if keys { members.reserveCapacity(8) }
-        var i = skipSpace(start + 1)
-        if i < end, bytes[i] == UInt8(ascii: "}") { return (i + 1, members) }
-        while true {
-            i = skipSpace(i)
-            guard i < end, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a quoted object key", at: i) }
-            let keyStart = i
-            var key = ""
-            if keys { (i, key) = try decodeString(i) } else { i = try string(i) }
-            i = skipSpace(i)
-            guard i < end, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':' after an object key", at: i) }
-            let valueStart = skipSpace(i + 1)
-            let valueEnd: Int
-            var value: JSONValue?
-            if build {
-                (valueEnd, value) = try self.value(valueStart, depth: depth + 1, build: true)
-            } else {
-                valueEnd = try skip(valueStart, depth: depth + 1)
-            }
-            if keys {
-                members.append(
-                    Member(key: key, range: keyStart..<valueEnd, valueRange: valueStart..<valueEnd, value: value))
-            }
-            let (next, closed) = try separator(valueEnd, close: UInt8(ascii: "}"), in: "an object")
-            if closed { return (next, members) }
-            i = next
+        let close = try walkMembers(start, depth: depth, keys: keys, build: build) { keyStart, _, key, value, built in
+            guard let key else { return }
+            members.append(Member(key: key, range: keyStart..<value.upperBound, valueRange: value, value: built))
         }
+        return (close, members)
     }
 
     /// Visits the members of the object whose `{` is at `start` without building anything: each key's bytes between
@@ -165,19 +144,39 @@ package struct JSONReader {
     package func visitMembers(
         _ start: Int, depth: Int, _ visit: (_ key: Range<Int>, _ escaped: Bool, _ value: Range<Int>) -> Void
     ) throws(JSONSyntaxError) -> Int {
+        try walkMembers(start, depth: depth, keys: false, build: false) { keyStart, keyEnd, _, value, _ in
+            let key = (keyStart + 1)..<(keyEnd - 1)
+            visit(key, plainRun(from: key.lowerBound) != key.upperBound, value)
+        }
+    }
+
+    /// The one walk over an object's members, validating: for each, where its key's opening quote is and one past
+    /// its closing one, the key decoded (when `keys`), the value's range and the value built (when `build`).
+    @inline(__always)
+    private func walkMembers(
+        _ start: Int, depth: Int, keys: Bool, build: Bool,
+        _ visit: (_ keyStart: Int, _ keyEnd: Int, _ key: String?, _ value: Range<Int>, _ built: JSONValue?) -> Void
+    ) throws(JSONSyntaxError) -> Int {
         var i = skipSpace(start + 1)
         if i < end, bytes[i] == UInt8(ascii: "}") { return i + 1 }
         while true {
             i = skipSpace(i)
             guard i < end, bytes[i] == UInt8(ascii: "\"") else { throw fail("expected a quoted object key", at: i) }
-            let keyEnd = try string(i)
-            let key = (i + 1)..<(keyEnd - 1)
-            let escaped = plainRun(from: i + 1) != key.upperBound
-            i = skipSpace(keyEnd)
+            let keyStart = i
+            var key: String? = nil
+            if keys { (i, key) = try decodeString(i) } else { i = try string(i) }
+            let keyEnd = i
+            i = skipSpace(i)
             guard i < end, bytes[i] == UInt8(ascii: ":") else { throw fail("expected ':' after an object key", at: i) }
             let valueStart = skipSpace(i + 1)
-            let valueEnd = try skip(valueStart, depth: depth + 1)
-            visit(key, escaped, valueStart..<valueEnd)
+            let valueEnd: Int
+            var built: JSONValue? = nil
+            if build {
+                (valueEnd, built) = try value(valueStart, depth: depth + 1, build: true)
+            } else {
+                valueEnd = try skip(valueStart, depth: depth + 1)
+            }
+            visit(keyStart, keyEnd, key, valueStart..<valueEnd, built)
             let (next, closed) = try separator(valueEnd, close: UInt8(ascii: "}"), in: "an object")
             if closed { return next }
             i = next

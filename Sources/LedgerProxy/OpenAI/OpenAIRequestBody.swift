@@ -36,15 +36,10 @@ package struct OpenAIRequestBody: Sendable {
         return bytes[member.valueRange.lowerBound] != UInt8(ascii: "n")
     }
 
-    /// The body to send upstream: unchanged except `model` (when routed elsewhere or named otherwise at the
-    /// provider) and, for OpenAI chat streams (`forcingStreamUsage`), `stream_options.include_usage` forced to true.
-    /// Everything else is byte-for-byte what the client sent.
-    package func upstreamBytes(model routed: String?, forcingStreamUsage: Bool = true) -> [UInt8] {
-        editedBytes(model: routed, forcingStreamUsage: forcingStreamUsage) ?? bytes
-    }
-
-    /// ``upstreamBytes(model:forcingStreamUsage:)`` when it differs from ``bytes``; nil when no edit applies (the
-    /// usual case, where the client's buffer is sent as it came).
+    /// The body to send upstream when it differs from ``bytes``: unchanged except `model` (when routed elsewhere or
+    /// named otherwise at the provider) and, for OpenAI chat streams (`forcingStreamUsage`),
+    /// `stream_options.include_usage` forced to true; everything else byte-for-byte what the client sent. Nil when
+    /// no edit applies (the usual case, where the client's buffer is sent as it came).
     package func editedBytes(model routed: String?, forcingStreamUsage: Bool = true) -> [UInt8]? {
         var edits: [(range: Range<Int>, replacement: [UInt8])] = []
         if let routed, routed != model, let member = object.member("model") {
