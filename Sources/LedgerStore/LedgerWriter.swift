@@ -46,6 +46,9 @@ package final class LedgerWriter: UsageRecorder, Service {
     /// Where batches commit: a serial dispatch queue, not Swift's cooperative pool (see the type's comment).
     private let commitQueue = DispatchQueue(label: "holysheep-ledger.writer", qos: .userInitiated)
     private let prepared = Mutex<PreparedStatements?>(nil)
+    /// The writer connection's busy timeout, restored after a BEGIN that must not wait (``commitAlone(_:)``); nil
+    /// when the connection has a busy callback instead, and then every row goes to a drain.
+    private let busyTimeoutMilliseconds: Int32?
 
     /// The statements of every commit, prepared once on the writer connection and held (finalized when `run()`
     /// ends). GRDB's `cachedStatement(sql:)` would find them by hashing their SQL text, about 2,000 characters
@@ -88,6 +91,11 @@ package final class LedgerWriter: UsageRecorder, Service {
         package var commits = 0
         /// Rows committed.
         package var rows = 0
+        /// Of `commits`, those a call made itself on its own thread, having found the writer idle.
+        package var callerCommits = 0
+        /// Calls that found the writer idle but the write lock held by another connection, and so waited for it in a
+        /// drain.
+        package var lockWaits = 0
         /// Transactions that took longer than 1 ms (a WAL checkpoint, a slow disk, a descheduled thread).
         package var slowCommits = 0
         /// The longest transaction, in microseconds.
@@ -100,6 +108,9 @@ package final class LedgerWriter: UsageRecorder, Service {
 
     /// What the writer has committed so far.
     package var statistics: Statistics { counters.withLock { $0 } }
+
+    /// Whether nothing is queued and no drain is queued or running: the next call commits itself.
+    package var isIdle: Bool { state.withLock { $0.queue.isEmpty && !$0.draining } }
 
     // Continuations are `UnsafeContinuation`: each is resumed exactly once, under the rules above (queued ones by
     // `commit`, refused ones at once, the wake-up by whoever takes it out of `State` under the lock). The checked kind
@@ -128,6 +139,12 @@ package final class LedgerWriter: UsageRecorder, Service {
             draining = true
             return true
         }
+
+        /// Whether the caller may commit its row itself, now, on its own thread: the writer runs, nothing is queued
+        /// and no drain is queued or running. The caller then holds `draining` until ``LedgerWriter/releaseIdleWriter()``.
+        mutating func takeIdleWriter() -> Bool {
+            phase == .running && queue.isEmpty && needsDrain()
+        }
     }
 
     private struct CachedPriceBook {
@@ -144,6 +161,11 @@ package final class LedgerWriter: UsageRecorder, Service {
         self.database = database
         self.logger = logger
         self.lock = try WriterLock(databasePath: database.writer.path)
+        switch database.writer.configuration.busyMode {
+        case .immediateError: busyTimeoutMilliseconds = 0
+        case .timeout(let seconds): busyTimeoutMilliseconds = Int32(clamping: Int64((seconds * 1000).rounded()))
+        case .callback: busyTimeoutMilliseconds = nil
+        }
         let maxID = try database.writer.read { db in
             try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) FROM call") ?? 0
         }
@@ -165,6 +187,21 @@ package final class LedgerWriter: UsageRecorder, Service {
 
     /// Records like ``record(_:)`` and returns the row's paid cost in pico-USD, as committed.
     package func recordCosted(_ event: UsageEvent) async throws -> Int64? {
+        if state.withLock({ $0.takeIdleWriter() }) {
+            if let committed = commitAlone(event) {
+                if case .success = committed { counters.withLock { $0.callerCommits += 1 } }
+                releaseIdleWriter()
+                return try committed.get()
+            }
+            // The write lock is held elsewhere (another process, a checkpoint restarting the WAL): queue the row for a
+            // drain, which waits for the lock off the cooperative pool. This call still holds `draining`, so no drain
+            // runs and the phase cannot reach `.stopped` before that drain takes the row.
+            counters.withLock { $0.lockWaits += 1 }
+            return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Int64?, any Error>) in
+                state.withLock { $0.queue.append(Pending(event: event, continuation: continuation)) }
+                commitQueue.async { self.drain() }
+            }
+        }
         return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Int64?, any Error>) in
             let (accepted, drain) = state.withLock { s -> (Bool, Bool) in
                 guard s.phase != .stopped else { return (false, false) }
@@ -225,6 +262,37 @@ package final class LedgerWriter: UsageRecorder, Service {
             return s.needsDrain()
         }
         if drain { commitQueue.async { self.drain() } }
+    }
+
+    /// Ends a commit made by its caller (``State/takeIdleWriter()``): rows queued meanwhile, or a shutdown begun,
+    /// go to a drain, which this call hands `draining` to; otherwise the writer is idle again.
+    private func releaseIdleWriter() {
+        let drain = state.withLock { s -> Bool in
+            if s.queue.isEmpty && s.phase == .running {
+                s.draining = false
+                return false
+            }
+            return true
+        }
+        if drain { commitQueue.async { self.drain() } }
+    }
+
+    /// Commits one row on the calling thread, without waiting for the write lock: nil when another connection holds
+    /// it (SQLITE_BUSY at BEGIN), else the row's paid cost or why it failed.
+    ///
+    /// This blocks a thread of Swift's cooperative pool for one lone commit (the row appended to the WAL with
+    /// `write()`, ~20 us of CPU in SQLite itself, `ledger-bench writer` "raw SQLite, 1 row/txn"), as the key check
+    /// blocks it for one indexed read. In exchange, a call arriving at an idle writer commits with no hand-off: no
+    /// dispatch worker woken to commit it and no cooperative thread woken to resume it (two context switches fewer
+    /// per call at concurrency 1; bench/README.md). Anything that could wait long goes to a drain instead: the write
+    /// lock held elsewhere (here busy_timeout is 0 until BEGIN succeeds) and every row that arrives during a commit.
+    private func commitAlone(_ event: UsageEvent) -> Result<Int64?, any Error>? {
+        do {
+            guard let paid = try insert(CollectionOfOne(event), waitForLock: false) else { return nil }
+            return .success(paid[0])
+        } catch {
+            return .failure(Self.storeError(error))
+        }
     }
 
     private enum DrainStep {
@@ -291,17 +359,25 @@ package final class LedgerWriter: UsageRecorder, Service {
     }
 
     /// Inserts `events` in one transaction and counts the commit in `statistics`; returns their paid costs.
-    /// A failure marks the ledger failing (see ``commitFailure()``); a success clears that.
+    /// A failure marks the ledger failing (see ``commitFailure()``); a success clears that. With `waitForLock`
+    /// false, returns nil at once, having written nothing, when another connection holds the write lock.
     private func insert(_ events: some Collection<UsageEvent>) throws -> [Int64?] {
+        guard let paid = try insert(events, waitForLock: true) else {
+            throw DatabaseError(resultCode: .SQLITE_BUSY, message: "the ledger's write lock was not taken")
+        }
+        return paid
+    }
+
+    private func insert(_ events: some Collection<UsageEvent>, waitForLock: Bool) throws -> [Int64?]? {
         let clock = ContinuousClock()
         let start = clock.now
         var paid: [Int64?] = []
         do {
-            try transaction { db, statements in
+            guard try transaction(waitForLock: waitForLock, { db, statements in
                 paid = try CallRecord.insert(
                     events, book: priceBook(db, dataVersion: statements.dataVersion), db: db,
                     statements: statements.insert)
-            }
+            }) else { return nil }
         } catch {
             noteFailure(error, sample: events.first)
             throw error
@@ -360,7 +436,11 @@ package final class LedgerWriter: UsageRecorder, Service {
     }
 
     /// Runs `body` in one IMMEDIATE transaction on the writer connection, with the writer's prepared statements.
-    private func transaction(_ body: (Database, PreparedStatements) throws -> Void) throws {
+    /// With `waitForLock` false, BEGIN does not wait for a write lock held by another connection: false then, and
+    /// nothing ran. True once committed.
+    private func transaction(waitForLock: Bool = true, _ body: (Database, PreparedStatements) throws -> Void) throws
+        -> Bool
+    {
         try database.writer.writeWithoutTransaction { db in
             try prepared.withLock { holder in
                 let statements: PreparedStatements
@@ -370,7 +450,23 @@ package final class LedgerWriter: UsageRecorder, Service {
                     statements = try PreparedStatements(db)
                     holder = statements
                 }
-                try statements.begin.execute()
+                if waitForLock {
+                    try statements.begin.execute()
+                } else if let restoredBusyTimeout = busyTimeoutMilliseconds {
+                    let connection = db.sqliteConnection
+                    sqlite3_busy_timeout(connection, 0)
+                    defer { sqlite3_busy_timeout(connection, restoredBusyTimeout) }
+                    do {
+                        try statements.begin.execute()
+                    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY {
+                        // Cleared here: GRDB resets a statement before running it and would throw this BUSY again
+                        // from the drain's BEGIN (sqlite3_reset returns the last step's error).
+                        sqlite3_reset(statements.begin.sqliteStatement)
+                        return false
+                    }
+                } else {
+                    return false  // a busy callback of the connection's own: let a drain wait for the lock its way
+                }
                 do {
                     try body(db, statements)
                     try statements.commit.execute()
@@ -378,6 +474,7 @@ package final class LedgerWriter: UsageRecorder, Service {
                     if db.isInsideTransaction { try? db.execute(sql: "ROLLBACK") }
                     throw error
                 }
+                return true
             }
         }
     }

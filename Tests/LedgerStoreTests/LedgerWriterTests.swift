@@ -88,6 +88,58 @@ import Testing
         #expect(statistics.commits == 5)
     }
 
+    @Test func aCallFindingTheWriteLockHeldElsewhereWaitsInADrainAndCommitsOnceItIsFree() async throws {
+        let temp = TemporaryLedgerPath("busy")
+        defer { temp.remove() }
+        let ledger = try LedgerDatabase(path: temp.path)
+        let writer = try LedgerWriter(database: ledger, logger: Logger(label: "test"))
+        // Another connection (as a `keys create` in another process would) takes the write lock and keeps it, on a
+        // thread of its own, until `release` is signalled.
+        let other = try DatabaseQueue(path: temp.path)
+        let taken = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let holder = DispatchQueue(label: "lock-holder")
+        try await withRunningWriter(writer) { writer in
+            let first = writer.reserveCallID()
+            try await writer.record(Self.event(first))
+            // The writer is running now (the first call may have come before it did, and waited for the first drain):
+            // once that drain has ended, a call commits itself.
+            while !writer.isIdle { await Task.yield() }
+            let callerCommitsBefore = writer.statistics.callerCommits
+            let warm = writer.reserveCallID()
+            try await writer.record(Self.event(warm))
+            #expect(writer.statistics.callerCommits == callerCommitsBefore + 1)
+            holder.async {
+                try? other.writeWithoutTransaction { db in
+                    try db.execute(sql: "BEGIN IMMEDIATE")
+                    taken.signal()
+                    release.wait()
+                    try db.execute(sql: "COMMIT")
+                }
+            }
+            await withCheckedContinuation { done in DispatchQueue.global().async { taken.wait(); done.resume() } }
+            let second = writer.reserveCallID()
+            let recording = Task { try await writer.record(Self.event(second)) }
+            // The call does not wait for the lock on its own thread (nor fail): its row goes to a drain.
+            while writer.statistics.lockWaits == 0 { await Task.yield() }
+            #expect(writer.statistics.failedCommits == 0)
+            #expect(try self.ids(ledger) == [first, warm])
+            release.signal()
+            try await recording.value
+            #expect(try self.ids(ledger) == [first, warm, second])
+            // Committed by the drain, not by the call: it did not wait for the lock on a cooperative thread.
+            #expect(writer.statistics.callerCommits == callerCommitsBefore + 1)
+            // Once the lock is free and that drain has ended, the next call commits itself again.
+            while !writer.isIdle { await Task.yield() }
+            try await writer.record(Self.event(writer.reserveCallID()))
+            #expect(writer.statistics.callerCommits == callerCommitsBefore + 2)
+        }
+        let statistics = writer.statistics
+        #expect(statistics.commits == 4)
+        #expect(statistics.lockWaits == 1)
+        #expect(statistics.failedCommits == 0)
+    }
+
     @Test func concurrentProducersAreGroupCommittedWithoutLoss() async throws {
         let temp = TemporaryLedgerPath("writer")
         defer { temp.remove() }
