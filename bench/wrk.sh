@@ -7,6 +7,7 @@
 #   bash bench/wrk.sh                 # serve, non-streamed chat, 1 wrk thread, 32 connections, 10 s
 #   bash bench/wrk.sh bare            # the bare relay instead
 #   CONNECTIONS=64 SECONDS_=20 STREAM=1 bash bench/wrk.sh
+#   STRACE=1 CONNECTIONS=1 bash bench/wrk.sh  # also system calls per request, by strace -c (slows the target)
 #
 # Needs release builds of holysheep-ledger and ProxyBench (`swift build -c release --product holysheep-ledger`,
 # then `--product ProxyBench`) and wrk (`apt-get install wrk`). Not a test: numbers depend on the machine.
@@ -72,12 +73,23 @@ switches() { cat /proc/"$target_pid"/task/*/status | awk '/ctxt_switches/ {s += 
 wrk -t"$threads" -c"$connections" -d2s -s "$work/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >/dev/null
 cpu_before=$(cpu)
 switches_before=$(switches)
+if [ -n "${STRACE:-}" ]; then
+    command -v strace >/dev/null || { echo "wrk.sh: STRACE=1 needs strace (apt-get install strace)" >&2; exit 1; }
+    strace -c -f -o "$work/strace.txt" -p "$target_pid" 2>/dev/null &
+    strace_pid=$!
+    sleep 1  # strace attaches to every thread; the counts below are per request, so a late start only shortens them
+fi
 out=$(wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$work/post.lua" \
     "http://127.0.0.1:$port/v1/chat/completions")
 cpu_after=$(cpu)
 switches_after=$(switches)
 echo "$out"
 requests=$(echo "$out" | awk '/requests in/ {print $1}')
+if [ -n "${STRACE:-}" ]; then
+    kill -INT "$strace_pid"; wait "$strace_pid" 2>/dev/null || true
+    echo "system calls per request (strace -c -f; strace slows the target, so CPU and req/s above are not comparable):"
+    awk -v n="$requests" '$1 ~ /^[0-9.]+$/ && NF >= 5 {printf "  %7.2f %s\n", $4 / n, $NF}' "$work/strace.txt" | sort -rn | head -20
+fi
 non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
 ticks=$(getconf CLK_TCK)
 python3 - "$target" "$requests" "$cpu_before" "$cpu_after" "$ticks" "$switches_before" "$switches_after" \
