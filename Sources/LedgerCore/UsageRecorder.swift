@@ -10,6 +10,11 @@ package protocol UsageRecorder: Sendable {
     /// nil when the row is unpriced or has no usage), so metrics never cost a call differently from the ledger.
     func recordCosted(_ event: UsageEvent) async throws -> Int64?
 
+    /// Records like ``recordCosted(_:)``, told whether other calls are in progress in this process (the proxy's
+    /// count of calls between their request and their record). A recorder may commit a lone call at once on the
+    /// caller's thread, and queue one with company so it shares a transaction with theirs.
+    func recordCosted(_ event: UsageEvent, othersInProgress: Bool) async throws -> Int64?
+
     /// Nil while the ledger commits; otherwise why its last commit failed. While it fails the proxy refuses new
     /// calls before any upstream request. Asking may probe the ledger (rate-limited), so the answer turns nil by
     /// itself once space or permissions come back.
@@ -21,6 +26,11 @@ extension UsageRecorder {
     package func recordCosted(_ event: UsageEvent) async throws -> Int64? {
         try await record(event)
         return nil
+    }
+
+    /// Recorders that commit every row the same way, alone or not.
+    package func recordCosted(_ event: UsageEvent, othersInProgress: Bool) async throws -> Int64? {
+        try await recordCosted(event)
     }
 
     /// Recorders that cannot fail to commit.

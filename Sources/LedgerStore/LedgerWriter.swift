@@ -13,13 +13,19 @@ import Synchronization
 /// whatever has queued, all in one transaction, as soon as it is idle: no timer window, so a lone call commits at
 /// once and batches grow only while a commit is in progress (docs/ARCHITECTURE.md, "Concurrency").
 ///
-/// Batches commit on a serial dispatch queue of their own, so GRDB's synchronous transactions never block a thread
-/// of Swift's cooperative pool: a call that finds no commit under way queues a drain there, which commits batch after
-/// batch while calls keep arriving and ends when none is queued. Callers suspend on a continuation until their batch
-/// commits, which is what lets the proxy commit a call's row before it sends the reply's last byte. A drain per idle
-/// period rather than a thread sleeping on a semaphore between calls: the round trip of a lone call through a
-/// dispatch queue is cheaper than waking a parked thread and being woken back (`ledger-bench handoff`: 16-29 against
-/// 21-41 us on a 2-vCPU VM), and `ledger-bench writer` x1 went from 7,900 to 12,200 rows/s (medians, bench/README.md).
+/// Batches commit on a serial dispatch queue of their own, so GRDB's synchronous transactions do not hold a thread
+/// of Swift's cooperative pool while rows keep coming: a call that finds no commit under way queues a drain there,
+/// which commits batch after batch while calls keep arriving and ends when none is queued. Callers suspend on a
+/// continuation until their batch commits, which is what lets the proxy commit a call's row before it sends the
+/// reply's last byte. A drain per idle period rather than a thread sleeping on a semaphore between calls: the round
+/// trip of a lone call through a dispatch queue is cheaper than waking a parked thread and being woken back
+/// (`ledger-bench handoff`: 16-29 against 21-41 us on a 2-vCPU VM), and `ledger-bench writer` x1 went from 7,900 to
+/// 12,200 rows/s (medians, bench/README.md).
+///
+/// One exception, the lone call: a call that the proxy says has no company (`othersInProgress` false) and that
+/// finds the writer idle commits its own row on its own thread, without waiting for the write lock
+/// (``commitAlone(_:)``), which saves the two thread wake-ups of a drain (~3 context switches per call at
+/// concurrency 1). Under load every row still goes to a drain, where rows arriving together share a transaction.
 ///
 /// Durability: the pool runs in WAL mode with `synchronous = NORMAL` (GRDB's default for `DatabasePool`). A commit
 /// appends the batch to the `-wal` file with `write()` before `record` returns, so an acknowledged row lives in the
@@ -187,7 +193,14 @@ package final class LedgerWriter: UsageRecorder, Service {
 
     /// Records like ``record(_:)`` and returns the row's paid cost in pico-USD, as committed.
     package func recordCosted(_ event: UsageEvent) async throws -> Int64? {
-        if state.withLock({ $0.takeIdleWriter() }) {
+        try await recordCosted(event, othersInProgress: false)
+    }
+
+    /// Records like ``recordCosted(_:)``. A call alone (`othersInProgress` false) that finds the writer idle commits
+    /// its row itself, at once, on its own thread; any other call queues its row for a drain, where rows arriving
+    /// together share one transaction.
+    package func recordCosted(_ event: UsageEvent, othersInProgress: Bool) async throws -> Int64? {
+        if !othersInProgress, state.withLock({ $0.takeIdleWriter() }) {
             if let committed = commitAlone(event) {
                 if case .success = committed { counters.withLock { $0.callerCommits += 1 } }
                 releaseIdleWriter()

@@ -35,6 +35,18 @@ import Testing
             try await inner.record(event)
         }
 
+        /// Records like ``record(_:)``, keeping what the proxy said of the call's company (``companyHints``).
+        func recordCosted(_ event: UsageEvent, othersInProgress: Bool) async throws -> Int64? {
+            hints.withLock { $0[event.id] = othersInProgress }
+            try await record(event)
+            return nil
+        }
+
+        private let hints = Mutex<[Int64: Bool]>([:])
+
+        /// For each call id recorded (or being recorded), whether other calls were in progress as it was.
+        var companyHints: [Int64: Bool] { hints.withLock { $0 } }
+
         /// Commits held so far.
         var held: Int { state.withLock { $0.waiting.count } }
 
@@ -140,6 +152,29 @@ import Testing
             let body = try await call.value
             #expect(String(buffer: body).contains(#""content":"Hello!""#))
             #expect(recorder.inner.events.count == 1)
+        }
+    }
+
+    /// The proxy tells the ledger whether a call has company (other calls in progress), so the writer can commit a
+    /// lone call at once and batch the rest; a finished call stops counting, however it ended.
+    @Test func theLedgerIsToldWhetherACallHasCompany() async throws {
+        try await withProxy { port, recorder, client in
+            let first = Task { try await client.send(request(port, stream: false)).collectBody(upTo: 1 << 20) }
+            #expect(try await eventually { recorder.held == 1 })
+            // The first call's commit is held: a second call arriving now has company.
+            let second = Task {
+                try await client.send(request(port, stream: false, body: #"{"model":"gpt-4.1","messages":[]}"#))
+                    .collectBody(upTo: 1 << 20)
+            }
+            #expect(try await eventually { recorder.held == 2 })
+            recorder.release()
+            _ = try await (first.value, second.value)
+            #expect(recorder.companyHints == [1: false, 2: true])
+            // Both are done (and a refused call counts and uncounts too): the next call is alone again.
+            let refused = try await client.send(request(port, stream: false, body: "{not json"))
+            #expect(refused.status == 400)
+            _ = try await client.send(request(port, stream: false)).collectBody(upTo: 1 << 20)
+            #expect(recorder.companyHints == [1: false, 2: true, 3: false, 4: false])
         }
     }
 

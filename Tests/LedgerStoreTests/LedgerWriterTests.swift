@@ -88,6 +88,29 @@ import Testing
         #expect(statistics.commits == 5)
     }
 
+    @Test func onlyACallWithoutCompanyCommitsItselfACallWithCompanyGoesToADrain() async throws {
+        let temp = TemporaryLedgerPath("company")
+        defer { temp.remove() }
+        let ledger = try LedgerDatabase(path: temp.path)
+        let writer = try LedgerWriter(database: ledger, logger: Logger(label: "test"))
+        try await withRunningWriter(writer) { writer in
+            try await writer.record(Self.event(writer.reserveCallID()))
+            while !writer.isIdle { await Task.yield() }
+            let before = writer.statistics
+            let alone = writer.reserveCallID()
+            _ = try await writer.recordCosted(Self.event(alone), othersInProgress: false)
+            #expect(writer.statistics.callerCommits == before.callerCommits + 1)
+            while !writer.isIdle { await Task.yield() }
+            // The writer is idle, but the call has company: its row is queued for a drain (where rows arriving
+            // together share a transaction), still committed before record returns.
+            let accompanied = writer.reserveCallID()
+            _ = try await writer.recordCosted(Self.event(accompanied), othersInProgress: true)
+            #expect(try self.ids(ledger).last == accompanied)
+            #expect(writer.statistics.callerCommits == before.callerCommits + 1)
+            #expect(writer.statistics.commits == before.commits + 2)
+        }
+    }
+
     @Test func aCallFindingTheWriteLockHeldElsewhereWaitsInADrainAndCommitsOnceItIsFree() async throws {
         let temp = TemporaryLedgerPath("busy")
         defer { temp.remove() }

@@ -160,7 +160,11 @@ final class CapturingRecorder: UsageRecorder {
 
     /// The writer's own cost and failure state, so batch lines fail closed exactly as proxied calls do.
     func recordCosted(_ event: UsageEvent) async throws -> Int64? {
-        let cost = try await writer.recordCosted(event)
+        try await recordCosted(event, othersInProgress: false)
+    }
+
+    func recordCosted(_ event: UsageEvent, othersInProgress: Bool) async throws -> Int64? {
+        let cost = try await writer.recordCosted(event, othersInProgress: othersInProgress)
         recorded.withLock { $0[event.id] = event }
         return cost
     }
