@@ -439,7 +439,7 @@ package struct ProxyController: Sendable {
         let cost: Int64?
         do {
             // A call alone may have its row committed at once on this thread; one with company is queued, so that
-            // rows arriving together share a transaction (at c=32, committing each alone cost ~8% more CPU per
+            // rows arriving together share a transaction (at c=32, committing each alone cost 8-11% more CPU per
             // call: bench/README.md, "Caller commits").
             let othersInProgress = inProgress.count > 1
             cost = try await metrics.recording {
