@@ -298,7 +298,8 @@ package final class LedgerWriter: UsageRecorder, Service {
     /// blocks it for one indexed read. In exchange, a call arriving at an idle writer commits with no hand-off: no
     /// dispatch worker woken to commit it and no cooperative thread woken to resume it (two context switches fewer
     /// per call at concurrency 1; bench/README.md). Anything that could wait long goes to a drain instead: the write
-    /// lock held elsewhere (here busy_timeout is 0 until BEGIN succeeds) and every row that arrives during a commit.
+    /// lock held elsewhere (here busy_timeout is 0 until BEGIN succeeds) and every row that arrives during a commit;
+    /// so does every call with company, whose row is better batched with theirs.
     private func commitAlone(_ event: UsageEvent) -> Result<Int64?, any Error>? {
         do {
             guard let paid = try insert(CollectionOfOne(event), waitForLock: false) else { return nil }
