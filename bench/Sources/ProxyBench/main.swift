@@ -1,6 +1,7 @@
 // Proxy benchmark: the stub upstream directly vs through the proxy (ledger on, real SQLite file), non-streamed
-// and streamed, at concurrency 1 and 64. Prints req/s, p50/p99 latency, the proxy's added latency, and the proxy
-// process's RSS and CPU time per request. Not a test: numbers depend on the machine.
+// and streamed, at concurrency 1 and 64. Prints req/s, p50/p99 latency, the proxy's added latency (on streamed rows
+// also its added time to first byte), and the proxy process's RSS and CPU time per request. Not a test: numbers
+// depend on the machine.
 //
 //   swift run -c release ProxyBench [--requests N] [--soak N] [--ledger on|off|bare|budget]
 //                                   [--only streamed|non-stream] [--concurrency N]
@@ -204,6 +205,8 @@ struct Result {
     var requestsPerSecond: Double
     var p50: Double
     var p99: Double
+    /// Median time from the request's start to the first byte of the reply's body (a stream's first event).
+    var firstByteP50: Double
     var failures: Int
 }
 
@@ -230,7 +233,8 @@ let scenarios = [
         streamBody: #"{"model":"gpt-4.1","input":"hi","stream":true}"#),
 ]
 
-/// Sends `total` requests over `concurrency` workers; latency is request start to the body's last byte.
+/// Sends `total` requests over `concurrency` workers; latency is request start to the body's last byte, time to
+/// first byte to its first.
 func measure(
     _ client: CurlUpstreamClient, port: Int, secret: String, scenario: Scenario = scenarios[0], stream: Bool,
     concurrency: Int, total: Int
@@ -242,38 +246,48 @@ func measure(
         connectTimeout: .seconds(5), totalTimeout: .seconds(30))
     let perWorker = total / concurrency
     let start = ContinuousClock.now
-    let (latencies, failures) = try await withThrowingTaskGroup(of: ([Duration], Int).self) { group in
+    let (latencies, firstBytes, failures) = try await withThrowingTaskGroup(of: ([Duration], [Duration], Int).self) {
+        group in
         for _ in 0..<concurrency {
             group.addTask {
                 var latencies: [Duration] = []
+                var firstBytes: [Duration] = []
                 latencies.reserveCapacity(perWorker)
+                firstBytes.reserveCapacity(perWorker)
                 var failures = 0
                 for _ in 0..<perWorker {
                     let t0 = ContinuousClock.now
+                    var firstByte: Duration?
                     do {
                         let response = try await client.send(request)
-                        for try await _ in response.body {}
+                        for try await _ in response.body where firstByte == nil { firstByte = ContinuousClock.now - t0 }
                         if response.status != 200 { failures += 1 }
                     } catch { failures += 1 }
-                    latencies.append(ContinuousClock.now - t0)
+                    let latency = ContinuousClock.now - t0
+                    latencies.append(latency)
+                    firstBytes.append(firstByte ?? latency)
                 }
-                return (latencies, failures)
+                return (latencies, firstBytes, failures)
             }
         }
         var all: [Duration] = []
+        var firsts: [Duration] = []
         var failures = 0
-        for try await (part, failed) in group {
+        for try await (part, firstPart, failed) in group {
             all += part
+            firsts += firstPart
             failures += failed
         }
-        return (all.sorted(), failures)
+        return (all.sorted(), firsts.sorted(), failures)
     }
     let elapsed = ContinuousClock.now - start
     func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
-    func percentile(_ p: Double) -> Double { ms(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) }
+    func percentile(_ p: Double, of sorted: [Duration] = latencies) -> Double {
+        ms(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))])
+    }
     return Result(
         requestsPerSecond: Double(latencies.count) / (ms(elapsed) / 1000), p50: percentile(0.50), p99: percentile(0.99),
-        failures: failures)
+        firstByteP50: percentile(0.50, of: firstBytes), failures: failures)
 }
 
 func option(_ name: String) -> String? {
@@ -343,12 +357,13 @@ func runBenchmark() async throws {
                         ? "on (SQLite WAL file), a team and a key budget over every call"
                         : ledgerOn ? "on (SQLite WAL file)" : "off (calls discarded)"))
         print(
-            "requests per scenario: \(requests) (concurrency 1: \(requests / 10)); latency = request start to last byte"
+            "requests per scenario: \(requests) (concurrency 1: \(requests / 10)); latency = request start to last byte;"
+                + " TTFB = to the first byte of the body (streamed rows)"
         )
         print("")
         print(
             "dialect    mode        conc  target   req/s      p50 ms   p99 ms   fail  | added p50  added p99"
-                + "  proxy RSS MiB  proxy CPU us/req  ctx sw/req")
+                + "  proxy RSS MiB  proxy CPU us/req  ctx sw/req  added TTFB p50")
         for scenario in chosen {
             for stream in streamModes {
                 for concurrency in concurrencies {
@@ -378,14 +393,18 @@ func runBenchmark() async throws {
                             r.requestsPerSecond,
                             r.p50, r.p99, r.failures, tail)
                     }
-                    print(row("direct ", direct, "|"))
+                    print(row("direct ", direct, stream ? String(format: "| %@TTFB p50 %.3f ms", String(repeating: " ", count: 71), direct.firstByteP50) : "|"))
                     print(
                         row(
                             "proxied", proxied,
                             String(
-                                format: "| %+8.3f  %+9.3f  %8.1f  %11.0f  %10.2f", proxied.p50 - direct.p50,
+                                format: "| %+8.3f  %+9.3f  %8.1f  %11.0f  %10.2f  %@", proxied.p50 - direct.p50,
                                 proxied.p99 - direct.p99, rssMiB(child.processIdentifier), cpuPerRequest,
-                                switchesPerRequest)))
+                                switchesPerRequest,
+                                stream
+                                    ? String(
+                                        format: "%+14.3f (TTFB p50 %.3f ms)", proxied.firstByteP50 - direct.firstByteP50,
+                                        proxied.firstByteP50) : "")))
                 }
             }
         }
